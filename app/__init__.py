@@ -1,0 +1,6 @@
+"""助企工作台 domain and services — pure Python, never imports Qt."""
+
+APP_NAME = "助企工作台"
+APP_NAME_EN = "Zhuqi Desk"
+APP_ID = "zhuqi-desk"
+__version__ = "0.1.0"

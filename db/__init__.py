@@ -1,0 +1,1 @@
+"""SQLite store: connection, migrations, reference-data seeding. Never imports Qt."""

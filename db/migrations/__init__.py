@@ -1,0 +1,1 @@
+"""Numbered schema migrations; each module has `VERSION` and `apply(conn)`."""

@@ -1,0 +1,1 @@
+"""Qt user interface of 助企工作台."""
