@@ -1,0 +1,243 @@
+"""Enterprises: create/edit/archive with USCC checks, and the filtered, sorted list queries behind the GUI."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from app import uscc as uscc_rules
+from app.clock import parse_date, today
+from app.context import Context
+from app.errors import DuplicateError, NotFoundError, ValidationError
+from app.textsearch import initials, reindex, search_ids
+from app.validate import choice, phone, text
+
+STATUSES = ("在营", "停产", "失联", "注销")
+SCALES = ("大型", "中型", "小型", "微型")
+
+_FIELDS = ("uscc", "name", "unit_id", "township", "address", "industry", "scale", "tags", "legal_rep",
+           "contact_name", "contact_phone", "status", "note")
+
+# Last visit date per enterprise: a correlated subquery served by visit_enterprises_enterprise.
+LAST_VISIT_SQL = (
+    "(SELECT max(v.visit_date) FROM visit_enterprises ve JOIN visits v ON v.id = ve.visit_id "
+    "WHERE ve.enterprise_id = e.id AND ve.deleted = 0 AND v.deleted = 0)"
+)
+CADRES_SQL = (
+    "(SELECT group_concat(c.name, '、') FROM assignments a JOIN cadres c ON c.id = a.cadre_id "
+    "WHERE a.enterprise_id = e.id AND a.deleted = 0 AND a.end_date IS NULL)"
+)
+
+SORT_COLUMNS = {
+    "name": "e.name", "uscc": "e.uscc", "unit": "u.sort", "status": "e.status", "industry": "e.industry",
+    "scale": "e.scale", "last_visit": "last_visit", "cadres": "cadres", "township": "e.township",
+    "open_problems": "open_problems",
+}
+
+
+@dataclass
+class EnterpriseFilter:
+    text: str = ""
+    unit_id: str | None = None
+    tag: str | None = None
+    status: str | None = None
+    cadre_id: str | None = None  # enterprises this cadre currently 包联
+    not_visited_days: int | None = None  # no visit in the last N days (or never)
+    include_archived: bool = False
+    ids: list[str] | None = field(default=None)  # restrict to these (drill-down lists)
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    id: str
+    warnings: tuple[str, ...] = ()
+
+
+class EnterpriseService:
+    def __init__(self, ctx: Context):
+        self.ctx = ctx
+
+    # -- validation --------------------------------------------------------------------------------
+    def _clean(self, data: dict, *, editing_id: str | None = None) -> tuple[dict, list[str]]:
+        warnings: list[str] = []
+        unit_id = data.get("unit_id")
+        unit = self.ctx.store.one("SELECT name, region_codes FROM units WHERE id = ? AND deleted = 0", (unit_id,))
+        if unit is None:
+            raise ValidationError("请选择企业所属的开发区或区县（市）。", field="unit_id")
+        checked = uscc_rules.validate(data.get("uscc") or "", region_codes=json.loads(unit["region_codes"] or "[]"))
+        warnings.extend(checked.warnings)
+        dup = self.ctx.store.one(
+            "SELECT e.id, e.name, u.name AS unit FROM enterprises e JOIN units u ON u.id = e.unit_id "
+            "WHERE e.uscc = ? AND e.deleted = 0 AND e.id != ?", (checked.code, editing_id or ""))
+        if dup is not None:
+            raise DuplicateError(
+                f"统一社会信用代码 {checked.code} 已登记为企业“{dup['name']}”（{dup['unit']}），不能重复登记。",
+                field="uscc", existing_id=dup["id"])
+        tags = data.get("tags") or []
+        if isinstance(tags, str):
+            tags = json.loads(tags)
+        tags = sorted({t.strip() for t in tags if t and t.strip()})
+        clean = {
+            "uscc": checked.code,
+            "name": text(data.get("name"), "企业名称", "name", required=True, max_len=100),
+            "unit_id": unit_id,
+            "township": text(data.get("township"), "乡镇街道", "township", max_len=50),
+            "address": text(data.get("address"), "地址", "address", max_len=200),
+            "industry": text(data.get("industry"), "行业", "industry", max_len=50),
+            "scale": choice(data.get("scale"), SCALES, "企业规模", "scale", required=False),
+            "tags": json.dumps(tags, ensure_ascii=False),
+            "legal_rep": text(data.get("legal_rep"), "法定代表人", "legal_rep", max_len=30),
+            "contact_name": text(data.get("contact_name"), "联系人", "contact_name", max_len=30),
+            "contact_phone": phone(data.get("contact_phone"), "联系电话", "contact_phone"),
+            "status": choice(data.get("status") or "在营", STATUSES, "经营状态", "status"),
+            "note": text(data.get("note"), "备注", "note", max_len=2000),
+        }
+        if len(clean["name"]) < 2:
+            raise ValidationError("“企业名称”至少 2 个字。", field="name")
+        return clean, warnings
+
+    def check(self, data: dict, *, editing_id: str | None = None) -> tuple[str, ...]:
+        """Validate without saving (the dialog's inline check); returns warnings, raises on errors."""
+        return tuple(self._clean(data, editing_id=editing_id)[1])
+
+    def _reindex(self, conn, ent_id: str, clean: dict) -> None:
+        reindex(conn, "enterprise", ent_id, clean["name"], clean["uscc"], clean.get("address"),
+                clean.get("industry"), clean.get("township"), initials_of=clean["name"])
+
+    # -- commands ----------------------------------------------------------------------------------
+    def create(self, data: dict) -> SaveResult:
+        clean, warnings = self._clean(data)
+        clean["name_initials"] = initials(clean["name"])
+        with self.ctx.writing() as w:
+            ent_id = w.insert("enterprises", clean, action="新建企业")
+            self._reindex(w.conn, ent_id, clean)
+        return SaveResult(ent_id, tuple(warnings))
+
+    def update(self, ent_id: str, data: dict) -> SaveResult:
+        current = self.get(ent_id)
+        merged = {k: current.get(k) for k in _FIELDS} | {k: v for k, v in data.items() if k in _FIELDS}
+        clean, warnings = self._clean(merged, editing_id=ent_id)
+        clean["name_initials"] = initials(clean["name"])
+        with self.ctx.writing() as w:
+            w.update("enterprises", ent_id, clean, action="修改企业信息")
+            self._reindex(w.conn, ent_id, clean)
+        return SaveResult(ent_id, tuple(warnings))
+
+    def set_archived(self, ent_id: str, archived: bool) -> None:
+        self.get(ent_id)
+        with self.ctx.writing() as w:
+            w.update("enterprises", ent_id, {"archived": 1 if archived else 0},
+                     action="归档企业" if archived else "取消归档企业")
+
+    def set_status(self, ent_id: str, status: str, *, writer=None) -> None:
+        choice(status, STATUSES, "经营状态", "status")
+        if writer is not None:
+            writer.update("enterprises", ent_id, {"status": status}, action="更新企业经营状态")
+            return
+        with self.ctx.writing() as w:
+            w.update("enterprises", ent_id, {"status": status}, action="更新企业经营状态")
+
+    # -- queries -----------------------------------------------------------------------------------
+    def get(self, ent_id: str) -> dict:
+        row = self.ctx.store.one(
+            f"SELECT e.*, u.name AS unit_name, {LAST_VISIT_SQL} AS last_visit FROM enterprises e "
+            "JOIN units u ON u.id = e.unit_id WHERE e.id = ? AND e.deleted = 0", (ent_id,))
+        if row is None:
+            raise NotFoundError(f"企业不存在或已删除：{ent_id}")
+        d = dict(row)
+        d["tag_list"] = json.loads(d["tags"] or "[]")
+        return d
+
+    def by_uscc(self, code: str) -> dict | None:
+        row = self.ctx.store.one("SELECT id FROM enterprises WHERE uscc = ? AND deleted = 0",
+                                 (uscc_rules.normalize(code),))
+        return None if row is None else self.get(row["id"])
+
+    def _where(self, f: EnterpriseFilter) -> tuple[str, list]:
+        clauses = ["e.deleted = 0"]
+        params: list = []
+        if not f.include_archived:
+            clauses.append("e.archived = 0")
+        if f.unit_id:
+            clauses.append("e.unit_id = ?")
+            params.append(f.unit_id)
+        if f.status:
+            clauses.append("e.status = ?")
+            params.append(f.status)
+        if f.tag:
+            clauses.append("EXISTS (SELECT 1 FROM json_each(e.tags) WHERE json_each.value = ?)")
+            params.append(f.tag)
+        if f.cadre_id:
+            clauses.append("EXISTS (SELECT 1 FROM assignments a WHERE a.enterprise_id = e.id AND a.cadre_id = ? "
+                           "AND a.deleted = 0 AND a.end_date IS NULL)")
+            params.append(f.cadre_id)
+        if f.not_visited_days is not None:
+            since = (today() - timedelta(days=f.not_visited_days)).isoformat()
+            clauses.append(f"coalesce({LAST_VISIT_SQL}, '') < ?")
+            params.append(since)
+        if f.ids is not None:
+            clauses.append("e.id IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(f.ids))
+        if f.text.strip():
+            hits = search_ids(self.ctx.store.conn, "enterprise", f.text)
+            needle = f.text.strip()
+            if hits is None:  # nothing indexable (e.g. punctuation): plain substring match
+                clauses.append("(e.name LIKE ? OR e.uscc LIKE ?)")
+                params += [f"%{needle}%", f"%{needle.upper()}%"]
+            else:
+                clauses.append("(e.id IN (SELECT value FROM json_each(?)) OR e.uscc LIKE ?)")
+                params += [json.dumps(hits), f"{needle.upper()}%"]
+        return " AND ".join(clauses), params
+
+    def list_ids(self, f: EnterpriseFilter, sort_key: str | None = "name", descending: bool = False) -> list[str]:
+        where, params = self._where(f)
+        order = SORT_COLUMNS.get(sort_key or "name", "e.name")
+        direction = "DESC" if descending else "ASC"
+        extra = ""
+        if order == "last_visit":
+            extra = f", {LAST_VISIT_SQL} AS last_visit"
+        elif order == "cadres":
+            extra = f", {CADRES_SQL} AS cadres"
+        elif order == "open_problems":
+            extra = (", (SELECT count(*) FROM problems p WHERE p.enterprise_id = e.id AND p.deleted = 0 "
+                     "AND p.status IN ('待交办','已交办','办理中')) AS open_problems")
+        sql = (f"SELECT e.id{extra} FROM enterprises e JOIN units u ON u.id = e.unit_id WHERE {where} "
+               f"ORDER BY {order} {direction}, e.name, e.id")
+        return [r[0] for r in self.ctx.store.query(sql, tuple(params))]
+
+    def count(self, f: EnterpriseFilter) -> int:
+        where, params = self._where(f)
+        return self.ctx.store.scalar(f"SELECT count(*) FROM enterprises e WHERE {where}", tuple(params))
+
+    def rows(self, ids: list[str]) -> dict[str, dict]:
+        """List-row data for a page of ids (what the enterprise table shows)."""
+        if not ids:
+            return {}
+        sql = (f"SELECT e.id, e.name, e.uscc, e.status, e.industry, e.scale, e.township, e.tags, e.contact_name, "
+               f"e.contact_phone, e.archived, u.name AS unit, {LAST_VISIT_SQL} AS last_visit, {CADRES_SQL} AS cadres, "
+               "(SELECT count(*) FROM problems p WHERE p.enterprise_id = e.id AND p.deleted = 0 "
+               " AND p.status IN ('待交办','已交办','办理中')) AS open_problems "
+               "FROM enterprises e JOIN units u ON u.id = e.unit_id WHERE e.id IN (SELECT value FROM json_each(?))")
+        out = {}
+        now = today()
+        for r in self.ctx.store.query(sql, (json.dumps(ids),)):
+            d = dict(r)
+            d["tags"] = "、".join(json.loads(d["tags"] or "[]"))
+            last = parse_date(d["last_visit"])
+            d["days_since_visit"] = None if last is None else (now - last).days
+            out[d["id"]] = d
+        return out
+
+    def search(self, text_query: str, limit: int = 20, unit_id: str | None = None) -> list[dict]:
+        """Quick picker search (name, USCC, pinyin initials): a few rows, best first."""
+        ids = self.list_ids(EnterpriseFilter(text=text_query, unit_id=unit_id), "name")[: limit * 3]
+        rows = self.rows(ids)
+        return [rows[i] for i in ids if i in rows][:limit]
+
+    def history(self, ent_id: str) -> list[dict]:
+        """操作记录: audit entries of the enterprise and of its assignments, newest first."""
+        return [dict(r) for r in self.ctx.store.query(
+            "SELECT at, operator, action, table_name, before, after FROM audit_log WHERE deleted = 0 AND "
+            "(row_id = ? OR row_id IN (SELECT id FROM assignments WHERE enterprise_id = ?)) ORDER BY at DESC",
+            (ent_id, ent_id))]

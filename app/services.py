@@ -1,0 +1,53 @@
+"""Services: the composition of every use case over one store, built by main.py and passed to the UI/CLI."""
+
+from __future__ import annotations
+
+from app.context import Context
+from app.enterprises import EnterpriseService
+from app.installation import Installation, write_installation
+from app.people import PeopleService
+from app.problems import ProblemService
+from app.reference import ReferenceService
+from app.stats import StatsService
+from app.visits import VisitService
+from app.workbench import WorkbenchService
+from db.store import Store, open_store
+
+
+class Services:
+    def __init__(self, store: Store):
+        self.store = store
+        self.ctx = Context(store)
+        self.reference = ReferenceService(self.ctx)
+        self.people = PeopleService(self.ctx)
+        self.enterprises = EnterpriseService(self.ctx)
+        self.problems = ProblemService(self.ctx)
+        self.visits = VisitService(self.ctx, self.problems)
+        self.stats = StatsService(self.ctx)
+        self.workbench = WorkbenchService(self.ctx, self.enterprises, self.problems, self.visits)
+
+    @classmethod
+    def open(cls, path) -> Services:
+        return cls(open_store(path))
+
+    @property
+    def installation(self) -> Installation:
+        return self.ctx.installation
+
+    def initialise(self, *, role: str, unit_name: str, operator: str, cadre_role: str | None = "助企干部",
+                   post: str | None = None, phone: str | None = None) -> Installation:
+        """First run: identity, role and unit; on a station the operator also becomes a cadre (for 我的包联)."""
+        unit = self.reference.unit_by_name(unit_name)
+        with self.store.transaction():
+            write_installation(self.store, role=role, unit_id=unit.id, operator=operator)
+            self.ctx.forget_installation()
+            if role == "station" and cadre_role:
+                cadre_id = self.people.add_cadre(operator, unit.id, role=cadre_role, post=post, phone=phone)
+                from app.installation import set_setting
+
+                set_setting(self.store, "installation.cadre_id", cadre_id)
+                self.ctx.forget_installation()
+        return self.installation
+
+    def close(self) -> None:
+        self.store.close()

@@ -1,0 +1,82 @@
+"""Chinese full-text search helpers: index text as unigrams/bigrams/pinyin initials; build FTS5 queries."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from functools import lru_cache
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_WORD = re.compile(r"[0-9A-Za-z]+")
+
+
+@lru_cache(maxsize=4096)
+def initials(text: str) -> str:
+    """Pinyin initials of the Chinese characters in `text` (郑州宇通 -> zzyt); '' if pypinyin is missing."""
+    try:
+        from pypinyin import Style, lazy_pinyin
+    except ImportError:  # pragma: no cover - declared dependency; search still works without it
+        return ""
+    chars = "".join(_CJK.findall(text))
+    if not chars:
+        return ""
+    return "".join(p[0] for p in lazy_pinyin(chars, style=Style.FIRST_LETTER) if p).lower()
+
+
+def index_columns(*parts: str | None, with_initials: str | None = None) -> tuple[str, str, str]:
+    """(uni, bi, words) column values for the given texts."""
+    uni: list[str] = []
+    bi: list[str] = []
+    words: list[str] = []
+    for part in parts:
+        if not part:
+            continue
+        for run in _CJK.findall(part):
+            uni.extend(run)
+            bi.extend(run[i : i + 2] for i in range(len(run) - 1))
+            bi.append("|")  # breaks the bigram stream between runs so phrases never span them
+        words.extend(w.lower() for w in _WORD.findall(part))
+    if with_initials:
+        ini = initials(with_initials)
+        if ini:
+            words.append(ini)
+    return " ".join(uni), " ".join(b for b in bi if b != "|") if len(bi) < 2 else _join_bigrams(bi), " ".join(words)
+
+
+def _join_bigrams(tokens: list[str]) -> str:
+    # A run break is written as a token no query can contain, keeping phrase positions honest.
+    return " ".join("zqbreak" if t == "|" else t for t in tokens)
+
+
+def match_query(text: str) -> str | None:
+    """FTS5 MATCH expression for what a user typed (all terms must match); None if nothing searchable."""
+    terms: list[str] = []
+    for run in _CJK.findall(text):
+        if len(run) == 1:
+            terms.append(f'uni:"{run}"')
+        else:
+            phrase = " ".join(run[i : i + 2] for i in range(len(run) - 1))
+            terms.append(f'bi:"{phrase}"')
+    for word in _WORD.findall(text):
+        terms.append(f'words:"{word.lower()}"*')
+    return " AND ".join(terms) if terms else None
+
+
+def reindex(conn: sqlite3.Connection, kind: str, row_id: str, *parts: str | None, initials_of: str | None = None):
+    conn.execute("DELETE FROM search_index WHERE kind = ? AND row_id = ?", (kind, row_id))
+    uni, bi, words = index_columns(*parts, with_initials=initials_of)
+    conn.execute("INSERT INTO search_index (kind, row_id, uni, bi, words) VALUES (?,?,?,?,?)",
+                 (kind, row_id, uni, bi, words))
+
+
+def search_ids(conn: sqlite3.Connection, kind: str, text: str, limit: int | None = None) -> list[str] | None:
+    """Ids of `kind` rows matching `text`, best first; None when the text has nothing searchable."""
+    q = match_query(text)
+    if q is None:
+        return None
+    sql = "SELECT row_id FROM search_index WHERE search_index MATCH ? AND kind = ? ORDER BY rank"
+    params: tuple = (q, kind)
+    if limit:
+        sql += " LIMIT ?"
+        params += (limit,)
+    return [r[0] for r in conn.execute(sql, params)]

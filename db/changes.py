@@ -1,0 +1,126 @@
+"""ChangeWriter: the only way services write syncable rows — each change also lands in outbox and audit_log.
+
+Callers hold a transaction (Store.transaction()); the writer never commits, so a row, its outbox
+operation and its audit entry are saved together or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+from app.clock import now_utc
+from app.errors import NotFoundError
+from app.ids import uuid7
+
+SYNCED_TABLES = frozenset({
+    "units", "vocabulary", "deadline_templates", "work_groups", "cadres", "enterprises", "assignments",
+    "visits", "visit_enterprises", "visit_cadres", "visit_attendees", "problems", "problem_events", "audit_log",
+})
+SYNC_COLUMNS = ("id", "origin", "rev", "updated_at", "updated_by", "deleted")
+# Tables whose rows are written once and never edited (DESIGN §5: they never conflict).
+APPEND_ONLY = frozenset({"problem_events", "audit_log"})
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change: this installation and the person at the keyboard."""
+
+    installation_id: str
+    operator: str
+
+
+def _dumps(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+class ChangeWriter:
+    def __init__(self, conn: sqlite3.Connection, actor: Actor):
+        self.conn = conn
+        self.actor = actor
+
+    def _check(self, table: str) -> None:
+        if table not in SYNCED_TABLES:
+            raise ValueError(f"not a synced table: {table}")
+
+    def _outbox(self, table: str, row_id: str, op: str, rev: int, at: str, old: dict | None, new: dict | None):
+        self.conn.execute(
+            "INSERT INTO outbox (origin, table_name, row_id, op, rev, at, old, new) VALUES (?,?,?,?,?,?,?,?)",
+            (self.actor.installation_id, table, row_id, op, rev, at,
+             None if old is None else _dumps(old), None if new is None else _dumps(new)),
+        )
+
+    def _audit(self, action: str, table: str, row_id: str, at: str, before: dict | None, after: dict | None):
+        audit_id = uuid7()
+        row = {
+            "id": audit_id, "origin": self.actor.installation_id, "rev": 1, "updated_at": at,
+            "updated_by": self.actor.installation_id, "deleted": 0, "at": at, "operator": self.actor.operator,
+            "action": action, "table_name": table, "row_id": row_id,
+            "before": None if before is None else _dumps(before), "after": None if after is None else _dumps(after),
+        }
+        self._raw_insert("audit_log", row)
+        self._outbox("audit_log", audit_id, "insert", 1, at, None, row)
+
+    def _raw_insert(self, table: str, row: dict) -> None:
+        cols = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        self.conn.execute(f"INSERT INTO {table} ({cols}) VALUES ({marks})", tuple(row.values()))
+
+    def insert(self, table: str, values: dict, *, action: str, audit: bool = True) -> str:
+        """Insert a new row (id made here unless given); returns its id."""
+        self._check(table)
+        at = now_utc()
+        row = {"id": values.get("id") or uuid7(), "origin": self.actor.installation_id, "rev": 1, "updated_at": at,
+               "updated_by": self.actor.installation_id, "deleted": 0}
+        row.update({k: v for k, v in values.items() if k not in SYNC_COLUMNS})
+        self._raw_insert(table, row)
+        self._outbox(table, row["id"], "insert", 1, at, None, row)
+        if audit:
+            self._audit(action, table, row["id"], at, None, {k: v for k, v in row.items() if k not in SYNC_COLUMNS})
+        return row["id"]
+
+    def current(self, table: str, row_id: str) -> sqlite3.Row:
+        self._check(table)
+        row = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"记录不存在（{table} {row_id}）")
+        return row
+
+    def update(self, table: str, row_id: str, changes: dict, *, action: str) -> dict:
+        """Change some fields; returns {field: (old, new)} of what really changed (nothing written if empty)."""
+        self._check(table)
+        if table in APPEND_ONLY:
+            raise ValueError(f"{table} is append-only")
+        current = self.current(table, row_id)
+        diff = {k: (current[k], v) for k, v in changes.items() if k not in SYNC_COLUMNS and current[k] != v}
+        if not diff:
+            return {}
+        at = now_utc()
+        rev = current["rev"] + 1
+        sets = ", ".join(f"{k} = ?" for k in diff)
+        self.conn.execute(
+            f"UPDATE {table} SET {sets}, rev = ?, updated_at = ?, updated_by = ? WHERE id = ?",
+            (*(new for _, new in diff.values()), rev, at, self.actor.installation_id, row_id),
+        )
+        old = {k: o for k, (o, _) in diff.items()}
+        new = {k: n for k, (_, n) in diff.items()}
+        self._outbox(table, row_id, "update", rev, at, old, new)
+        self._audit(action, table, row_id, at, old, new)
+        return diff
+
+    def delete(self, table: str, row_id: str, *, action: str) -> bool:
+        """Tombstone a row (synced rows are never removed). Deleting twice is a no-op; returns False then."""
+        self._check(table)
+        current = self.current(table, row_id)
+        if current["deleted"]:
+            return False
+        at = now_utc()
+        rev = current["rev"] + 1
+        self.conn.execute(
+            f"UPDATE {table} SET deleted = 1, rev = ?, updated_at = ?, updated_by = ? WHERE id = ?",
+            (rev, at, self.actor.installation_id, row_id),
+        )
+        self._outbox(table, row_id, "delete", rev, at, {"deleted": 0}, {"deleted": 1})
+        self._audit(action, table, row_id, at, {"deleted": 0}, {"deleted": 1})
+        return True
