@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -180,8 +181,8 @@ class EnterpriseService:
             clauses.append("e.id IN (SELECT value FROM json_each(?))")
             params.append(json.dumps(f.ids))
         if f.text.strip():
-            hits = search_ids(self.ctx.store.conn, "enterprise", f.text)
-            needle = f.text.strip()
+            needle = unicodedata.normalize("NFKC", f.text).strip()
+            hits = search_ids(self.ctx.store.conn, "enterprise", needle)
             if hits is None:  # nothing indexable (e.g. punctuation): plain substring match
                 clauses.append("(e.name LIKE ? OR e.uscc LIKE ?)")
                 params += [f"%{needle}%", f"%{needle.upper()}%"]

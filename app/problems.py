@@ -91,8 +91,8 @@ class ProblemService:
 
     def register(self, p: ProblemInput) -> str:
         clean = self.clean_input(p)
-        record_no = self.ctx.next_number("WT", parse_date(clean["registered_on"]).year)
         with self.ctx.writing() as w:
+            record_no = self.ctx.next_number("WT", parse_date(clean["registered_on"]).year)
             return self.register_with(w, clean, record_no)
 
     def _reindex(self, w: ChangeWriter, pid: str, row: dict) -> None:
@@ -106,7 +106,7 @@ class ProblemService:
             "problem_id": pid, "kind": kind, "at": now_utc(), "on_date": on_date, "actor": w.actor.operator,
             "from_status": from_status, "to_status": to_status, "note": note,
             "data": json.dumps(data, ensure_ascii=False, sort_keys=True),
-        }, action=f"问题{kind}", audit=False)
+        }, action=f"问题{kind}")
 
     # -- workflow ----------------------------------------------------------------------------------
     def allowed_steps(self, pid: str) -> list[str]:

@@ -49,5 +49,16 @@ class Services:
                 self.ctx.forget_installation()
         return self.installation
 
+    def reader(self) -> Services:
+        """Services over a second connection, for a worker thread (a SQLite connection stays in one thread).
+
+        Close it when done (`close_reader`); an in-memory database has only the one connection.
+        """
+        return self if self.store.path == ":memory:" else Services(self.store.reopen())
+
+    def close_reader(self, other: Services) -> None:
+        if other is not self:
+            other.close()
+
     def close(self) -> None:
         self.store.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import unicodedata
 from functools import lru_cache
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -51,6 +52,7 @@ def _join_bigrams(tokens: list[str]) -> str:
 def match_query(text: str) -> str | None:
     """FTS5 MATCH expression for what a user typed (all terms must match); None if nothing searchable."""
     terms: list[str] = []
+    text = unicodedata.normalize("NFKC", text)  # full-width digits/letters typed by IME users
     for run in _CJK.findall(text):
         if len(run) == 1:
             terms.append(f'uni:"{run}"')

@@ -113,10 +113,11 @@ class VisitService:
                 raise ValidationError(f"问题{i}：所属企业不在本次走访企业中。", field="problems")
             problems.append(self.problems.clean_input(p, prefix=f"问题{i}："))
         year = parse_date(clean["visit_date"]).year
-        record_no = self.ctx.next_number("ZF", year)
-        problem_nos = [self.ctx.next_number("WT", year) for _ in problems]
         unit_id = self.ctx.installation.unit_id
         with self.ctx.writing() as w:
+            # Numbers are taken inside the same transaction, so a failed save leaves no gap.
+            record_no = self.ctx.next_number("ZF", year)
+            problem_nos = [self.ctx.next_number("WT", year) for _ in problems]
             vid = w.insert("visits", {
                 "record_no": record_no, "kind": clean["kind"], "visit_date": clean["visit_date"],
                 "start_time": clean["start_time"], "unit_id": unit_id, "location": clean["location"],

@@ -132,26 +132,24 @@ def open_store(path: str | Path, *, migrate: bool = True) -> Store:
         parent = Path(path).parent
         if not parent.exists():
             parent.mkdir(parents=True, exist_ok=True)
-    try:
-        conn = _connect(path)
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    except sqlite3.DatabaseError as exc:
-        raise StoreError(f"无法打开数据库文件 {path}：{exc}（文件可能已损坏或不是本程序的数据库）") from exc
-    has_tables = conn.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()[0]
+    # Look before touching: a foreign or newer file must stay byte-identical, and switching to WAL
+    # rewrites the header, so the first look is through a read-only connection.
+    version, app_id, has_tables = _probe(path)
     if has_tables and app_id not in (0, APPLICATION_ID):
-        conn.close()
         raise StoreError(f"文件 {path} 不是助企工作台的数据库，已拒绝打开。")
     if has_tables and app_id == 0 and version == 0:
-        conn.close()
         raise StoreError(f"文件 {path} 含有其他程序的数据表，不是助企工作台的数据库，已拒绝打开。")
     latest = latest_version()
     if version > latest:
+        raise _too_new(path, version, latest)
+    try:
+        conn = _connect(path)
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"无法打开数据库文件 {path}：{exc}（文件可能已损坏或不是本程序的数据库）") from exc
+    if version > latest:
         conn.close()
-        raise SchemaTooNewError(
-            f"数据库 {path} 的版本为 {version}，高于本程序支持的版本 {latest}。"
-            "它由更新版本的助企工作台写入，请升级程序后再打开（为保护数据，本程序不会修改它）。"
-        )
+        raise _too_new(path, version, latest)
     store = Store(path, conn)
     if migrate and version < latest:
         if version > 0 and path != ":memory:":
@@ -159,8 +157,40 @@ def open_store(path: str | Path, *, migrate: bool = True) -> Store:
             dest = Path(path).parent / "backups" / f"{Path(path).stem}.before-v{latest}-{stamp}.db"
             backup_to(conn, dest)
             log.info("backed up %s to %s before migrating", path, dest)
-        migrate_store(store, version)
+        try:
+            migrate_store(store, version)
+        except sqlite3.Error as exc:
+            store.close()
+            raise StoreError(f"数据库 {path} 升级到版本 {latest} 失败，已回滚，原数据未改动"
+                             f"（升级前的备份在 backups 文件夹）：{exc}") from exc
     return store
+
+
+def _too_new(path: str, version: int, latest: int) -> SchemaTooNewError:
+    return SchemaTooNewError(
+        f"数据库 {path} 的版本为 {version}，高于本程序支持的版本 {latest}。"
+        "它由更新版本的助企工作台写入，请升级程序后再打开（为保护数据，本程序不会修改它）。"
+    )
+
+
+def _probe(path: str) -> tuple[int, int, int]:
+    """(user_version, application_id, table count) read without writing anything to the file."""
+    if path == ":memory:" or not Path(path).exists() or Path(path).stat().st_size == 0:
+        return 0, 0, 0
+    try:
+        # immutable: no lock files, no -wal/-shm created. A WAL file's newer pages are not seen here,
+        # so open_store checks the version again on the real connection before migrating.
+        uri = Path(path).resolve().as_uri() + "?mode=ro&immutable=1"
+        probe = sqlite3.connect(uri, uri=True)
+        try:
+            version = probe.execute("PRAGMA user_version").fetchone()[0]
+            app_id = probe.execute("PRAGMA application_id").fetchone()[0]
+            tables = probe.execute("SELECT count(*) FROM sqlite_master WHERE type='table'").fetchone()[0]
+        finally:
+            probe.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"无法打开数据库文件 {path}：{exc}（文件可能已损坏或不是本程序的数据库）") from exc
+    return version, app_id, tables
 
 
 def migrate_store(store: Store, current: int) -> None:

@@ -1,0 +1,1327 @@
+"""Realistic, deterministic demo data (演示数据) for training, screenshots, benchmarks and tests.
+
+Every row is written through the same services and the same ChangeWriter as real work, so sync
+columns, outbox operations and audit entries look exactly like a cadre's own records:
+
+* ``size="small"`` (one station's worth: ~60 enterprises, ~150 visits, ~80 problems) goes through the
+  public services only (EnterpriseService.create, VisitService.create, ProblemService.take_step...).
+* ``size="city"`` (the seeds' city scale: 211 work groups, 5,084 cadres, 12,327 enterprises covered,
+  24,570 enterprise-visits, 9,493 symposia, 11,449 problems) uses the same services for people,
+  assignments and problem steps, but saves enterprises and visits with a bulk path that mirrors
+  EnterpriseService.create / VisitService.create row for row (same validation, same ChangeWriter
+  inserts, same outbox and audit rows). The only difference is the full-text index: the bulk path
+  inserts the index row of a new record directly instead of calling textsearch.reindex(), whose
+  DELETE scans the whole FTS table and makes city-scale generation quadratic.
+
+Everything is generated from one ``random.Random(seed)`` in a fixed order, relative to ``clock.today()``
+(visits cover the last twelve months): the same seed on the same day gives the same data. Names,
+codes, phone numbers and policy titles are fictitious. The whole run is one transaction: if it fails
+or is cancelled nothing is left behind. Demo data is only written into an empty database, never mixed
+with real records (they would travel up in sync packages).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from app import lifecycle as lc
+from app import uscc as uscc_rules
+from app.clock import now_utc, parse_date, today
+from app.errors import AppError, ValidationError
+from app.installation import get_setting, set_setting
+from app.problems import ProblemInput
+from app.textsearch import index_columns, initials
+from app.visits import SYMPOSIUM, Attendee, VisitInput
+
+SIZES = ("small", "city")
+DEMO_SETTING = "demo.generated"
+DEFAULT_UNIT = "金水区"
+DEFAULT_OPERATOR = "王磊"
+
+Progress = Callable[[int, int, str], object]
+
+
+class DemoCancelled(AppError):
+    """The progress callback asked to stop; the transaction was rolled back."""
+
+
+# ------------------------------------------------------------------------------------------------
+# Scale
+# ------------------------------------------------------------------------------------------------
+
+# Relative weight of each unit's "四上" enterprises (city scale) and whether it is mostly urban services.
+UNIT_WEIGHTS = {
+    "U410105": (1650, "urban"), "U410100ZD": (1250, "urban"), "U410171": (1050, "industrial"),
+    "U410172": (950, "industrial"), "U410173": (900, "industrial"), "U410102": (700, "urban"),
+    "U410103": (800, "urban"), "U410104": (700, "urban"), "U410108": (420, "urban"),
+    "U410106": (230, "industrial"), "U410181": (720, "industrial"), "U410182": (620, "industrial"),
+    "U410183": (600, "industrial"), "U410184": (900, "industrial"), "U410185": (420, "industrial"),
+    "U410122": (620, "industrial"),
+}
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    covered: int  # enterprises with a 包联 cadre
+    uncovered: int  # enterprises on the roster without one (new, or closed)
+    groups: int
+    cadres: int  # active cadres, including any already in the database
+    enterprise_visits: int  # 家次 (visit × enterprise pairs)
+    symposia: int
+    problems: int
+    home_share: float  # share of enterprises in the home unit (small) or None = by UNIT_WEIGHTS
+    cso_per_unit: int
+
+
+SCALES = {
+    "small": Scale("small", covered=56, uncovered=4, groups=4, cadres=16, enterprise_visits=172, symposia=62,
+                   problems=80, home_share=0.86, cso_per_unit=1),
+    "city": Scale("city", covered=12_327, uncovered=260, groups=211, cadres=5_084, enterprise_visits=24_570,
+                  symposia=9_493, problems=11_449, home_share=0.0, cso_per_unit=12),
+}
+
+# ------------------------------------------------------------------------------------------------
+# Word banks
+# ------------------------------------------------------------------------------------------------
+
+SURNAMES = (
+    "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈"
+    "姚卢姜崔钟谭陆汪范金石廖贾夏付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶贺顾毛郝龚邵万钱严武戴孔常牛申翟"
+)
+SURNAME_WEIGHTS = tuple(max(1, 40 - i // 3) for i in range(len(SURNAMES)))
+GIVEN_1 = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超霞平刚辉鹏华飞斌宇浩凯健俊帆帅旭宁琳颖倩蕾晶博阳鑫昊然瑶婷"
+GIVEN_2 = (
+    "建华", "志强", "海燕", "晓东", "国庆", "红梅", "丽娟", "新华", "文杰", "春雷", "振宇", "梦瑶", "晓燕",
+    "永刚", "建军", "卫东", "秀英", "桂兰", "玉兰", "淑珍", "雪梅", "家豪", "子涵", "一鸣", "浩然", "思远",
+    "俊峰", "学文", "金凤", "宏伟", "德胜", "向阳", "丹丹", "亚楠", "晓光", "书瑞", "立新", "庆丰", "昊天",
+    "雨萱", "佳怡", "嘉怡", "梓轩", "博文", "宇航", "瑞峰", "长江", "中原", "豫生", "郑阳", "靖宇", "明远",
+)
+
+NAME_PREFIX = (("郑州", 50), ("河南", 20), ("郑州市", 8), ("中原", 6), ("河南省", 4), ("", 12))
+BRAND_1 = "华瑞鑫恒宏博嘉润德祥泰安康通达远盛兴昌隆海豫嵩凯锦辰启明亿众宸航翔腾智睿创天正金银丰雅坤源" \
+          "中宇新诚信威力美佳联合众科百佰万顺和永鼎晟昊煜嘉禾伟业"
+BRAND_2 = "韵泰达通远盛源丰华晟辉诚信邦立宇腾驰创峰川林宸逸航星卓越锐拓新鼎益禾汇豪凯森晖弘瀚"
+SUFFIXES = (("有限公司", 78), ("股份有限公司", 14), ("有限责任公司", 8))
+
+# (字号后的行业用语, 行业(vocabulary), 四上类别标签, 板块, 产品/业务)
+TRADES = (
+    ("精密机械", "制造业", "规上工业", "mfg", "精密零部件"),
+    ("智能装备", "制造业", "规上工业", "mfg", "智能装备"),
+    ("新材料科技", "制造业", "规上工业", "mfg", "新型材料"),
+    ("电子科技", "制造业", "规上工业", "mfg", "电子元器件"),
+    ("汽车零部件", "制造业", "规上工业", "mfg", "汽车零部件"),
+    ("电气", "制造业", "规上工业", "mfg", "输配电设备"),
+    ("耐火材料", "制造业", "规上工业", "mfg", "耐火材料"),
+    ("食品", "制造业", "规上工业", "mfg", "速冻食品"),
+    ("生物医药", "制造业", "规上工业", "mfg", "医药产品"),
+    ("药业", "制造业", "规上工业", "mfg", "中成药"),
+    ("机电设备", "制造业", "规上工业", "mfg", "机电设备"),
+    ("铝业", "制造业", "规上工业", "mfg", "铝型材"),
+    ("环保设备", "制造业", "规上工业", "mfg", "环保设备"),
+    ("包装材料", "制造业", "规上工业", "mfg", "包装制品"),
+    ("服饰", "制造业", "规上工业", "mfg", "服装"),
+    ("阀门", "制造业", "规上工业", "mfg", "工业阀门"),
+    ("电缆", "制造业", "规上工业", "mfg", "电线电缆"),
+    ("超硬材料", "制造业", "规上工业", "mfg", "超硬材料制品"),
+    ("建设工程", "建筑业", "资质内建筑业", "con", "工程项目"),
+    ("建筑安装工程", "建筑业", "资质内建筑业", "con", "安装工程"),
+    ("路桥工程", "建筑业", "资质内建筑业", "con", "路桥工程"),
+    ("装饰工程", "建筑业", "资质内建筑业", "con", "装饰工程"),
+    ("商贸", "批发和零售业", "限上批零住餐", "svc", "商品批发"),
+    ("医药连锁", "批发和零售业", "限上批零住餐", "svc", "医药零售"),
+    ("汽车销售服务", "批发和零售业", "限上批零住餐", "svc", "整车销售"),
+    ("餐饮管理", "住宿和餐饮业", "限上批零住餐", "svc", "餐饮服务"),
+    ("酒店管理", "住宿和餐饮业", "限上批零住餐", "svc", "酒店经营"),
+    ("信息技术", "信息传输、软件和信息技术服务业", "规上服务业", "svc", "软件开发"),
+    ("软件", "信息传输、软件和信息技术服务业", "规上服务业", "svc", "行业软件"),
+    ("网络科技", "信息传输、软件和信息技术服务业", "规上服务业", "svc", "互联网平台"),
+    ("数据科技", "信息传输、软件和信息技术服务业", "规上服务业", "svc", "数据服务"),
+    ("智联科技", "信息传输、软件和信息技术服务业", "规上服务业", "svc", "物联网解决方案"),
+    ("物流", "交通运输、仓储和邮政业", "规上服务业", "svc", "物流运输"),
+    ("冷链物流", "交通运输、仓储和邮政业", "规上服务业", "svc", "冷链仓储"),
+    ("供应链管理", "交通运输、仓储和邮政业", "规上服务业", "svc", "供应链服务"),
+    ("国际货运代理", "交通运输、仓储和邮政业", "规上服务业", "svc", "国际货运"),
+    ("置业", "房地产业", "房地产开发经营", "re", "住宅开发"),
+    ("房地产开发", "房地产业", "房地产开发经营", "re", "商业综合体"),
+    ("企业管理咨询", "租赁和商务服务业", "规上服务业", "svc", "管理咨询"),
+    ("人力资源服务", "租赁和商务服务业", "规上服务业", "svc", "人力资源外包"),
+    ("检测技术", "科学研究和技术服务业", "规上服务业", "svc", "检验检测"),
+    ("工程设计", "科学研究和技术服务业", "规上服务业", "svc", "工程设计"),
+    ("新能源科技", "电力、热力、燃气及水生产和供应业", "规上工业", "mfg", "光伏发电"),
+    ("热力", "电力、热力、燃气及水生产和供应业", "规上工业", "mfg", "集中供热"),
+)
+
+TOWNSHIPS = {
+    "U410105": "经八路街道 花园路街道 人民路街道 杜岭街道 大石桥街道 南阳路街道 南阳新村街道 文化路街道 丰产路街道 "
+               "东风路街道 北林路街道 未来路街道 凤凰台街道 国基路街道 杨金路街道 丰庆路街道 兴达路街道",
+    "U410100ZD": "如意湖街道 龙子湖街道 博学路街道 祭城路街道 商都路街道 金光路街道 龙源路街道 杨桥街道 豫兴街道",
+    "U410171": "明湖街道 潮河街道 京航街道 九龙街道 前程街道 祥云街道",
+    "U410172": "石佛街道 沟赵街道 枫杨街道 梧桐街道 双桥街道",
+    "U410173": "新港街道 滨河街道 明港街道 银河街道 冯堂街道 八岗街道",
+    "U410102": "林山寨街道 建设路街道 棉纺路街道 秦岭路街道 桐柏路街道 三官庙街道 绿东村街道 汝河路街道 须水街道",
+    "U410103": "淮河路街道 解放路街道 铭功路街道 一马路街道 蜜蜂张街道 五里堡街道 大学路街道 建中街街道 福华街街道 "
+               "德化街街道 嵩山路街道 京广路街道 长江路街道 马寨镇 侯寨乡",
+    "U410104": "北下街街道 西大街街道 南关街道 城东路街道 东大街街道 二里岗街道 陇海马路街道 紫荆山南路街道 "
+               "航海东路街道 十八里河街道 南曹街道 金岱街道",
+    "U410108": "新城街道 刘寨街道 老鸦陈街道 长兴路街道 迎宾路街道 大河路街道 花园口镇 古荥镇",
+    "U410106": "济源路街道 中心路街道 新安路街道 工业路街道 矿山街道 峡窝镇",
+    "U410181": "孝义街道 新华路街道 杜甫路街道 紫荆路街道 永安路街道 回郭镇 竹林镇 小关镇 米河镇 站街镇 康店镇",
+    "U410182": "索河街道 京城路街道 豫龙镇 广武镇 高村乡 乔楼镇 贾峪镇 崔庙镇 王村镇",
+    "U410183": "青屏街街道 新华路街道 西大街街道 城关镇 超化镇 大隗镇 刘寨镇 来集镇 曲梁镇",
+    "U410184": "新建路街道 新华路街道 新烟街道 龙湖镇 薛店镇 孟庄镇 郭店镇 和庄镇 辛店镇",
+    "U410185": "少林街道 嵩阳街道 中岳街道 大金店镇 告成镇 卢店镇 颍阳镇 唐庄镇",
+    "U410122": "青年路街道 东风路街道 广惠街街道 韩寺镇 官渡镇 狼城岗镇 刘集镇 九龙镇 白沙镇 姚家镇",
+}
+ROADS = {
+    "U410105": "花园路 农业路 纬五路 经三路 东风路 北三环 文化路 国基路 丰产路 金水路 红专路 政七街",
+    "U410100ZD": "商务外环路 金水东路 农业东路 龙湖中环路 平安大道 心怡路 众意路 商务内环路",
+    "U410171": "经开第八大街 航海东路 经北四路 经开第九大街 经南五路 朝凤路",
+    "U410172": "科学大道 长椿路 翠竹街 莲花街 西三环 红松路 冬青街",
+    "U410173": "郑港四路 新港大道 华夏大道 雍州路 四港联动大道 迎宾大道",
+    "U410102": "建设西路 中原西路 桐柏路 秦岭路 华山路 须水河路 化工路 陇海西路",
+    "U410103": "大学路 航海中路 嵩山南路 长江路 京广南路 兴华南街",
+    "U410104": "紫荆山南路 城东南路 航海东路 南三环 中州大道 商都路",
+    "U410108": "天河路 开元路 江山路 长兴路 英才街 清华园路",
+    "U410106": "汝南路 中心路 新安西路 工业路 淮阳路",
+    "U410181": "杜甫路 永安路 嵩山路 新兴路 光明路",
+    "U410182": "京城路 索河路 演武路 郑上路 万山路",
+    "U410183": "青屏大街 开阳路 长乐路 溱水路",
+    "U410184": "人民路 中华北路 龙湖大道 新建路 文化路",
+    "U410185": "少林大道 嵩阳路 中岳大街 大禹路",
+    "U410122": "青年路 广惠街 万胜路 官渡大道 郑开大道",
+}
+BUILDINGS = ("绿地中心北塔", "建业凯旋广场", "升龙国际中心", "正商木华广场", "金成时代广场", "企业总部港",
+             "科技产业园", "双创中心", "电子商务产业园")
+TAG_EXTRAS = (("高新技术企业", 12), ("科技型中小企业", 14), ("专精特新", 6), ("专精特新小巨人", 1.2),
+              ("科技瞪羚企业", 1.5), ("三高企业", 3), ("链主企业", 0.6), ("单项冠军", 0.3),
+              ("小微企业园入园企业", 2))
+SCALE_WEIGHTS = (("大型", 5), ("中型", 22), ("小型", 55), ("微型", 18))
+TITLES = ("总经理", "副总经理", "财务总监", "办公室主任", "行政主管", "人力资源部经理", "生产厂长", "董事会秘书")
+
+LOCAL_DEPTS = ("发展改革委", "工信局", "财政局", "人社局", "自然资源局", "生态环境分局", "住建局", "城管局",
+               "商务局", "市场监管局", "科技局", "金融服务中心", "政务服务中心", "司法局")
+POST_DEPTS = ("发改委", "工信局", "财政局", "人社局", "商务局", "市场监管局", "住建局", "科技局", "统计局",
+              "营商办", "金融服务中心")
+POST_OFFICES = ("综合科", "规划科", "企业服务科", "政策法规科", "办公室", "行政审批科", "项目推进科")
+CADRE_ROLE_MIX = (("金牌店小二", 8), ("星级服务员", 10), ("服务专员", 25), ("助企干部", 57))
+CSO_POSTS = {
+    "区": ("区委常委、副区长", "副区长", "区人大常委会副主任", "区政协副主席", "区委常委、组织部部长"),
+    "县级市": ("市委常委、副市长", "副市长", "市人大常委会副主任", "市政协副主席"),
+    "县": ("县委常委、副县长", "副县长", "县人大常委会副主任", "县政协副主席"),
+    "开发区": ("党工委委员、管委会副主任", "管委会副主任", "党工委副书记"),
+}
+POST_PREFIX = {"区": "区", "县级市": "市", "县": "县", "开发区": "管委会"}
+
+BANKS = ("中原银行", "郑州银行", "工商银行郑州分行", "建设银行河南省分行", "农业银行郑州分行", "邮储银行郑州分行",
+         "交通银行河南省分行", "招商银行郑州分行")
+POLICIES = (
+    "《郑州市支持中小企业纾困发展若干措施》", "《郑州市稳经济促增长若干政策措施》", "《郑州市“万人助万企”活动实施方案》",
+    "《郑州市加快推进专精特新中小企业高质量发展若干措施》", "《郑州市促进工业稳增长若干措施》",
+    "《郑州市支持科技创新若干政策措施》", "《关于延续实施阶段性降低失业保险费率政策的通知》",
+    "《郑州市稳岗返还“免申即享”实施办法》", "《河南省制造业高质量发展专项资金管理办法》",
+    "《郑州市高新技术企业认定奖励办法》", "《关于进一步支持小微企业和个体工商户发展有关税费政策的公告》",
+    "《郑州市“免申即享”惠企政策清单》", "《郑州市促进外贸稳定增长若干措施》", "《郑州市数字化转型专项资金管理办法》",
+)
+HONORS = ("专精特新中小企业", "高新技术企业", "省级工程技术研究中心", "市级企业技术中心", "智能工厂", "绿色工厂")
+EXPOS = ("中国（郑州）国际工业博览会", "中国国际进口博览会", "广交会", "中国国际服务贸易交易会", "全球跨境电子商务大会")
+TECHS = ("关键工艺", "新材料配方", "智能检测", "节能降耗", "数字孪生", "高端芯片封装")
+APPROVERS = ("张立新", "李卫东", "刘建华", "陈志强", "杨国庆", "赵振宇")
+
+# Problem categories: weight, (title, description, request) templates, local lead departments, city lead units,
+# outcome notes of a solved problem.
+CATEGORIES: dict[str, dict] = {
+    "finance": {"w": 17, "local": ("金融服务中心",), "city": ("D13",), "t": (
+        ("流动资金贷款到期续贷困难",
+         "企业在{bank}的{amt}万元流动资金贷款将于{month}月到期，受下游客户回款周期延长影响，自有资金难以按期还款续贷。",
+         "希望协调{bank}办理无还本续贷或展期，避免资金链紧张。"),
+        ("扩产项目中长期贷款缺口",
+         "企业新上{product}项目总投资约{big}万元，目前尚有{amt}万元资金缺口，缺少有效抵押物。",
+         "希望推荐对接政府性融资担保机构和合作银行，给予中长期项目贷款支持。"),
+        ("创业担保贷款贴息未拨付", "企业符合小微企业创业担保贷款贴息条件，已按要求提交申请材料，贴息资金尚未拨付。",
+         "希望协调加快贴息资金审核拨付。"),
+        ("应收账款融资渠道不畅", "企业对{n}家下游客户有应收账款约{amt}万元，希望通过应收账款质押融资盘活资金。",
+         "希望协调银行开展供应链金融业务，支持应收账款质押融资。"),
+    ), "done": ("经{lead}协调{bank}，已为企业办理续贷{amt}万元，企业资金周转压力缓解。",
+                "经{lead}组织银企对接，{bank}已向企业发放贷款{amt}万元。",
+                "相关资金已拨付到位，企业确认收到。")},
+    "labour": {"w": 14, "local": ("人社局",), "city": ("D05", "D30"), "t": (
+        ("一线技术工人招工难", "企业订单增加，一线技术工人缺口约{n}人，其中数控操作、焊工等技能岗位招聘困难。",
+         "希望人社部门组织专场招聘会，协调职业院校对接输送技能人才。"),
+        ("稳岗返还资金未到账", "企业上年度稳岗返还资金已公示，目前尚未到账。", "希望协调加快稳岗返还资金拨付。"),
+        ("研发人才落户及子女入学", "企业引进的{n}名硕士以上研发人员办理落户及子女入学手续遇到困难。",
+         "希望协调落实人才引进相关政策，提供“一站式”服务。"),
+        ("员工社保关系转移接续慢", "企业部分外地员工社保关系转移接续办理周期较长，员工意见较大。",
+         "希望社保部门开辟绿色通道，缩短办理时限。"),
+    ), "done": ("{lead}已组织专场招聘会，帮助企业招聘一线工人{n}人。", "稳岗返还资金已拨付到企业账户。",
+                "已开辟绿色通道，相关手续全部办结。")},
+    "land": {"w": 7, "local": ("自然资源局",), "city": ("D06", "D29"), "t": (
+        ("扩建项目用地指标", "企业拟扩建{product}生产车间，需新增工业用地约{mu}亩，目前尚无用地指标。",
+         "希望协调纳入年度用地计划，支持项目落地。"),
+        ("厂区不动产权证书办理", "企业厂区{mu}亩土地因历史遗留问题至今未办理不动产权证书，影响企业抵押融资。",
+         "希望协调相关部门解决历史遗留问题，办理不动产权证书。"),
+        ("规划条件与生产工艺不匹配", "企业新建厂房容积率要求与行业生产工艺不匹配，需调整规划设计条件。",
+         "希望资源规划部门研究调整规划条件。"),
+    ), "done": ("{lead}已将项目纳入年度用地计划，用地手续正在按程序办理，企业认可。",
+                "经联合会商，历史遗留问题已解决，企业已领取不动产权证书。",
+                "规划条件已按程序调整，企业已取得建设用地规划许可。")},
+    "approval": {"w": 12, "local": ("住建局", "政务服务中心", "市场监管局"), "city": ("D08", "D16", "D12", "D07"),
+                 "t": (
+        ("施工许可办理进度慢", "企业{product}项目已取得建设工程规划许可，施工许可证办理进度较慢，影响项目开工。",
+         "希望住建部门提前介入指导，加快施工许可审批。"),
+        ("新建厂房竣工联合验收", "企业新建厂房已完工，需办理消防、规划等竣工联合验收。", "希望协调开展联合验收，尽快投入使用。"),
+        ("技改项目环评审批", "企业技改项目环境影响评价文件已报送，审批时间较长。", "希望生态环境部门加快环评审批。"),
+        ("特种设备使用登记", "企业新购置{n}台特种设备需办理使用登记。", "希望市场监管部门上门指导，压缩办理时限。"),
+    ), "done": ("{lead}实行容缺受理，施工许可证已核发。", "已组织联合验收，企业厂房通过竣工验收。",
+                "相关审批手续已办结，企业已取得批复文件。")},
+    "utilities": {"w": 8, "local": ("城管局",), "city": ("D34", "D35", "D36", "D37"), "t": (
+        ("新增用电负荷报装", "企业新增生产设备，需增容变压器约{kva}千伏安，报装流程较长。",
+         "希望供电公司开辟绿色通道，尽快完成增容。"),
+        ("天然气管道接入", "企业新建厂区尚未接通天然气管道，目前使用液化气，成本较高。", "希望燃气公司尽快规划敷设管道并接入。"),
+        ("园区供水压力不足", "企业所在园区供水管网压力不足，用水高峰时段影响生产。", "希望自来水公司排查改造园区供水管网。"),
+        ("冬季供暖接入", "企业办公楼尚未接入集中供热，冬季需自行采暖。", "希望热力公司评估接入条件，尽快接入集中供热。"),
+    ), "done": ("{lead}已完成增容工程，企业新增设备已通电投产。", "管道已敷设完毕并通气，企业用气成本明显下降。",
+                "供水管网已改造完成，企业生产用水恢复正常。")},
+    "logistics": {"w": 5, "local": ("商务局",), "city": ("D17", "D33", "D10", "D14", "D19"), "t": (
+        ("进口原料通关时间长", "企业进口的关键原材料通关查验时间较长，影响生产计划。", "希望海关提供通关便利，推行“提前申报”。"),
+        ("出口退税办理周期长", "企业出口退税办理周期较长，占用流动资金约{amt}万元。", "希望税务部门加快出口退税审核办理。"),
+        ("货车进城通行证办理", "企业原材料运输车辆进城通行证办理困难，影响物流效率。", "希望公安交管部门协助办理货车通行证。"),
+    ), "done": ("{lead}已为企业开通通关便利，通关时间明显缩短。", "出口退税已审核办理，退税款已到账。",
+                "已为企业办理货车通行证{n}张。")},
+    "policy": {"w": 14, "local": ("财政局", "发展改革委", "工信局"), "city": ("D04", "D14", "D02", "D01"), "t": (
+        ("奖补资金兑现", "企业获评{honor}，相关奖励资金{award}万元尚未兑现。", "希望协调财政部门加快奖补资金拨付。"),
+        ("研发费用加计扣除政策咨询", "企业对研发费用加计扣除政策的归集范围和申报流程不清楚。", "希望税务部门上门开展政策辅导。"),
+        ("技改补助申报", "企业今年完成智能化改造投资约{big}万元，希望申报技改补助。", "希望工信部门指导申报，争取技改专项资金支持。"),
+        ("惠企政策未享受", "企业符合{policy}有关条款，但尚未享受到相应支持。", "希望按“免申即享”方式直接兑现。"),
+    ), "done": ("奖补资金{award}万元已拨付到企业账户。", "{lead}已上门开展政策辅导，企业已完成申报。",
+                "已按“免申即享”方式兑现政策资金，企业确认收到。")},
+    "market": {"w": 9, "local": ("商务局", "工信局"), "city": ("D11", "D02"), "t": (
+        ("拓展产品销售渠道", "受市场需求波动影响，企业{product}订单较去年同期下降约{pct}%。",
+         "希望协助对接省内重点企业和产业链上下游，开展产销对接。"),
+        ("参与政府采购", "企业产品已取得相关认证，希望参与政府采购项目。", "希望指导企业入驻政府采购平台，了解采购政策。"),
+        ("参展费用补贴", "企业计划参加{expo}，展位费用较高。", "希望给予参展补贴支持。"),
+    ), "done": ("{lead}组织产销对接会，企业与{n}家客户达成合作意向。", "已指导企业完成政府采购平台入驻。",
+                "参展补贴已按政策兑现。")},
+    "innovation": {"w": 5, "local": ("科技局",), "city": ("D03", "D12"), "t": (
+        ("高新技术企业认定辅导", "企业拟申报高新技术企业，对知识产权、研发投入等指标要求把握不准。", "希望科技部门提供申报辅导。"),
+        ("产学研合作对接", "企业在{tech}方面存在技术瓶颈，希望与高校院所开展合作。", "希望协调郑州大学、河南工业大学等高校对接合作。"),
+        ("研发平台建设指导", "企业拟建设市级工程技术研究中心，缺少申报指导。", "希望科技部门给予指导和支持。"),
+        ("专利侵权维权", "企业核心产品专利被侵权，维权成本较高。", "希望市场监管部门协助开展知识产权维权。"),
+    ), "done": ("{lead}已组织专家上门辅导，企业已提交申报材料。", "已促成企业与高校签订产学研合作协议。",
+                "侵权案件已立案查处，企业权益得到维护。")},
+    "infrastructure": {"w": 4, "local": ("城管局", "住建局"), "city": ("D08", "D09", "D10", "D20"), "t": (
+        ("厂区周边道路未打通", "企业厂区北侧规划道路{road}尚未打通，大型货车进出不便。", "希望尽快实施道路打通工程。"),
+        ("市政雨污管网未接入", "企业所在区域市政雨污管网尚未建成，厂区污水需自行拉运处理。", "希望加快配套管网建设。"),
+        ("园区道路照明不足", "园区道路照明不足，夜间员工通勤存在安全隐患。", "希望完善园区路灯等设施。"),
+    ), "done": ("道路打通工程已完工通车。", "配套管网已建成，企业污水已接入市政管网。", "园区路灯已安装完成并投入使用。")},
+    "environment": {"w": 2.5, "local": ("生态环境分局",), "city": ("D07",), "t": (
+        ("重污染天气绩效分级", "企业已完成超低排放改造，希望申请绩效分级评级，减少重污染天气期间停限产影响。",
+         "希望生态环境部门指导开展绩效分级申报。"),
+        ("VOCs治理设施改造", "企业VOCs治理设施需升级改造，对技术路线把握不准。", "希望组织专家上门提供技术帮扶。"),
+        ("排污许可证变更", "企业产能调整后需办理排污许可证变更。", "希望加快办理。"),
+    ), "done": ("{lead}已指导企业完成绩效分级申报并通过评级。", "专家已上门帮扶，企业治理设施改造完成。",
+                "排污许可证变更已办结。")},
+    "legal": {"w": 2.5, "local": ("司法局",), "city": ("D25", "D38"), "t": (
+        ("下游客户拖欠货款", "企业被下游客户拖欠货款约{amt}万元，多次催收未果。", "希望协调法律服务机构提供法律援助，依法维护企业权益。"),
+        ("合同纠纷案件执行", "企业涉及一起买卖合同纠纷案件，已胜诉但执行进度较慢。", "希望法院依法加快案件执行。"),
+        ("涉企检查频次较多", "企业反映年内接受各类检查次数较多，影响正常生产经营。", "希望统筹开展“综合查一次”，减少对企业的干扰。"),
+    ), "done": ("经{lead}协调，欠款已部分回收，剩余款项已签订还款协议。", "案件已执行完毕，企业收回款项。",
+                "已将企业纳入“综合查一次”名单，检查频次明显减少。")},
+    "epidemic": {"w": 0, "local": ("政务服务中心",), "city": ("D22",), "t": (
+        ("员工返岗防疫保障", "企业员工返岗防疫物资不足。", "希望协调防疫物资保障。"),
+    ), "done": ("防疫物资已协调到位。",)},
+    "other": {"w": 2, "local": ("发展改革委", "工信局"), "city": ("D01", "D23", "D10", "D09"), "t": (
+        ("员工通勤公交线路", "企业员工{n}余人，厂区周边无公交线路，员工通勤不便。", "希望协调公交公司开通或延伸公交线路。"),
+        ("职工子女就近入学", "企业员工子女在就近学校入学存在困难。", "希望教育部门统筹解决。"),
+        ("企业周边环境整治", "企业周边存在占道经营、垃圾堆放等问题。", "希望城管部门开展周边环境整治。"),
+    ), "done": ("已协调公交公司延伸线路，企业员工通勤问题解决。", "已按政策统筹安排职工子女入学。", "周边环境已完成集中整治。")},
+}
+CATEGORY_CODES = tuple(CATEGORIES)
+UTILITY_COMPANIES = ("D34", "D35", "D36", "D37")
+
+OPS = {
+    "mfg": ("企业目前生产经营总体平稳，前{m}个月实现营业收入约{rev}万元，同比增长{pct}%。",
+            "企业{product}订单饱满，生产线满负荷运转，订单已排至{month}月份。",
+            "受原材料价格上涨影响，企业利润空间有所收窄，正在通过技术改造降本增效。",
+            "企业新上的{product}生产线已进入设备调试阶段，预计{month}月份投产。",
+            "企业今年以来订单有所下降，开工率约{pct2}%，正在积极开拓新市场。",
+            "企业研发投入持续加大，今年新申请发明专利{n}项。",
+            "企业正在谋划二期扩建项目，计划总投资约{big}万元。"),
+    "svc": ("企业业务量稳步增长，前{m}个月实现营业收入约{rev}万元，同比增长{pct}%。",
+            "企业新开拓了{n}个省外市场，{product}业务覆盖范围进一步扩大。",
+            "企业正在推进数字化转型，上线了智能管理系统，运营效率明显提升。",
+            "受市场竞争加剧影响，企业营业收入同比下降约{pct}%，正在调整经营策略。",
+            "企业计划在郑州设立区域总部，预计新增就业岗位{n}0个。"),
+    "con": ("企业在建项目{n}个，施工进度总体正常。", "企业前{m}个月完成建筑业产值约{rev}万元，同比增长{pct}%。",
+            "企业部分项目工程款回收较慢，资金周转存在一定压力。"),
+    "re": ("企业在售项目去化速度放缓，正在积极推进保交楼工作。", "企业{product}项目主体结构已封顶，预计{month}月份交付。",
+           "企业前{m}个月实现销售额约{rev}万元。"),
+}
+LABOUR = ("企业现有员工{emp}人，用工总体稳定。", "企业一线技术工人存在一定缺口，正在通过校企合作方式招聘。",
+          "企业现有员工{emp}人，其中研发人员{n}0余人。")
+FINANCE = ("企业近期资金周转压力较大，希望得到金融机构支持。", "企业与多家银行保持良好合作，融资渠道总体畅通。")
+CLOSINGS = ("下一步，工作组将持续跟踪服务，帮助企业稳产满产。", "工作组将定期回访，及时协调解决企业发展中遇到的困难。",
+            "工作组表示将全力做好服务保障，助力企业做大做强。")
+FOLLOW_UPS = ("持续跟踪企业反映问题的办理进度，及时向企业反馈。", "下月再次走访，了解新项目推进情况。",
+              "协助企业对接相关部门，落实惠企政策。", "跟踪企业订单和用工情况，做好要素保障。", "")
+PROGRESS_NOTES = ("{lead}已与企业对接，实地查看了解情况，正在研究解决方案。", "已召开协调会，明确责任分工和时间节点。",
+                  "相关材料已受理，正在按程序办理。", "已协调相关单位上门对接，企业诉求正在落实中。")
+EXPLAINED_NOTE = "经{lead}研究，该事项受现行政策和规划条件限制，暂不具备解决条件，已向企业当面解释说明，企业表示理解。"
+LONGTERM_NOTE = "该事项涉及规划调整和多部门协同，已纳入年度重点工作统筹推进，制定了推进计划，按节点跟踪落实。"
+
+
+def _cn_number(n: int) -> str:
+    digits = "零一二三四五六七八九"
+    if n < 10:
+        return digits[n]
+    if n < 20:
+        return "十" + (digits[n % 10] if n % 10 else "")
+    if n < 100:
+        return digits[n // 10] + "十" + (digits[n % 10] if n % 10 else "")
+    return str(n)
+
+
+def _split(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+# ------------------------------------------------------------------------------------------------
+# Plan records
+# ------------------------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class _Unit:
+    id: str
+    name: str
+    kind: str
+    profile: str
+    region: str
+    townships: tuple[str, ...]
+    roads: tuple[str, ...]
+    depts: dict[str, str] = field(default_factory=dict)  # LOCAL_DEPTS key -> unit id
+    groups: list = field(default_factory=list)
+    csos: list = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class _Cadre:
+    name: str
+    unit: _Unit
+    role: str
+    rank: str
+    post: str
+    phone: str
+    group: _Group | None = None
+    id: str | None = None
+    leaves_on: date | None = None  # 调离: assignments end, cadre made inactive
+
+
+@dataclass(eq=False)
+class _Group:
+    name: str
+    unit: _Unit
+    id: str | None = None
+    leader: _Cadre | None = None
+    members: list = field(default_factory=list)
+    ents: list = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class _Assign:
+    cadre: _Cadre
+    role: str
+    start: date
+    end: date | None = None
+    id: str | None = None
+
+
+@dataclass(eq=False)
+class _Ent:
+    unit: _Unit
+    data: dict
+    trade: tuple
+    key: bool
+    weight: float
+    group: _Group | None = None
+    assigns: list = field(default_factory=list)
+    id: str | None = None
+
+
+@dataclass(eq=False)
+class _Problem:
+    ent: _Ent
+    category: str
+    title: str
+    description: str
+    request: str
+    severity: str
+    registered: date
+    slots: dict
+    fate: str = "normal"
+    stop: str | None = None
+    id: str | None = None
+
+
+@dataclass(eq=False)
+class _Visit:
+    kind: str
+    ents: list
+    group: _Group | None = None
+    day: date | None = None
+    seq: int = 0
+    statuses: dict = field(default_factory=dict)  # _Ent -> status seen
+    problems: list = field(default_factory=list)
+
+
+# ------------------------------------------------------------------------------------------------
+# Writers: public services (small) or the bulk path (city)
+# ------------------------------------------------------------------------------------------------
+
+
+def _index_new(conn, kind: str, row_id: str, *parts: str | None, initials_of: str | None = None) -> None:
+    """textsearch.reindex() for a row that is new (nothing to delete first)."""
+    uni, bi, words = index_columns(*parts, with_initials=initials_of)
+    conn.execute("INSERT INTO search_index (kind, row_id, uni, bi, words) VALUES (?,?,?,?,?)",
+                 (kind, row_id, uni, bi, words))
+
+
+class _ServiceSink:
+    """Saves enterprises and visits exactly as the GUI does."""
+
+    def __init__(self, services):
+        self.s = services
+
+    def enterprise(self, data: dict) -> str:
+        return self.s.enterprises.create(data).id
+
+    def visit(self, v: VisitInput, unit_id: str) -> tuple[str, list[str]]:
+        vid = self.s.visits.create(v)
+        pids = [r[0] for r in self.s.store.query(
+            "SELECT id FROM problems WHERE visit_id = ? AND deleted = 0 ORDER BY rowid", (vid,))]
+        return vid, pids
+
+
+class _BulkSink:
+    """Mirrors EnterpriseService.create and VisitService.create row for row, inside the caller's writer."""
+
+    def __init__(self, services, writer):
+        self.s = services
+        self.w = writer
+
+    def enterprise(self, data: dict) -> str:
+        clean, _warnings = self.s.enterprises._clean(data)
+        clean["name_initials"] = initials(clean["name"])
+        ent_id = self.w.insert("enterprises", clean, action="新建企业")
+        _index_new(self.w.conn, "enterprise", ent_id, clean["name"], clean["uscc"], clean.get("address"),
+                   clean.get("industry"), clean.get("township"), initials_of=clean["name"])
+        return ent_id
+
+    def visit(self, v: VisitInput, unit_id: str) -> tuple[str, list[str]]:
+        s, w = self.s, self.w
+        clean = s.visits._clean(v)
+        problems = []
+        for i, p in enumerate(v.problems, start=1):
+            p.registered_on = p.registered_on or clean["visit_date"]
+            problems.append(s.problems.clean_input(p, prefix=f"问题{i}："))
+        year = parse_date(clean["visit_date"]).year
+        record_no = s.ctx.next_number("ZF", year)
+        problem_nos = [s.ctx.next_number("WT", year) for _ in problems]
+        vid = w.insert("visits", {
+            "record_no": record_no, "kind": clean["kind"], "visit_date": clean["visit_date"],
+            "start_time": clean["start_time"], "unit_id": unit_id, "location": clean["location"],
+            "summary": clean["summary"], "policies": clean["policies"], "follow_up": clean["follow_up"],
+        }, action="登记走访")
+        names = {}
+        for ent_id in clean["enterprises"]:
+            w.insert("visit_enterprises", {"visit_id": vid, "enterprise_id": ent_id,
+                                           "status_seen": v.statuses_seen.get(ent_id)},
+                     action="登记走访企业", audit=False)
+            if ent_id in v.statuses_seen:
+                w.update("enterprises", ent_id, {"status": v.statuses_seen[ent_id]}, action="走访更新企业经营状态")
+        for cadre_id in clean["cadres"]:
+            w.insert("visit_cadres", {"visit_id": vid, "cadre_id": cadre_id}, action="登记走访干部", audit=False)
+        for a in clean["attendees"]:
+            w.insert("visit_attendees", {"visit_id": vid, **a}, action="登记企业参加人员", audit=False)
+        for r in w.conn.execute("SELECT id, name FROM enterprises WHERE id IN (SELECT value FROM json_each(?))",
+                                (json.dumps(clean["enterprises"]),)):
+            names[r[0]] = r[1]
+        pids = []
+        for cleaned, no in zip(problems, problem_nos, strict=True):
+            row = {**lc.new_state(cleaned["registered_on"], cleaned["level"]), **cleaned, "visit_id": vid,
+                   "record_no": no}
+            pid = w.insert("problems", row, action="登记问题")
+            s.problems._event(w, pid, lc.REGISTER, cleaned["registered_on"], None, lc.PENDING, "",
+                              {"level": cleaned["level"]})
+            _index_new(w.conn, "problem", pid, row["title"], row["description"], row["request"],
+                       names.get(row["enterprise_id"], ""), no)
+            pids.append(pid)
+        _index_new(w.conn, "visit", vid, clean["summary"], clean["policies"],
+                   " ".join(names[e] for e in clean["enterprises"] if e in names), record_no)
+        return vid, pids
+
+
+# ------------------------------------------------------------------------------------------------
+# The generator
+# ------------------------------------------------------------------------------------------------
+
+
+def ensure_initialised(services) -> bool:
+    """Initialise an empty database as a 金水区 cadre station run by 王磊; False if it already was."""
+    if services.ctx.initialised:
+        return False
+    services.initialise(role="station", unit_name=DEFAULT_UNIT, operator=DEFAULT_OPERATOR, cadre_role="服务专员",
+                        post="区发改委企业服务科四级主任科员", phone="13803710512")
+    return True
+
+
+def business_rows(services) -> int:
+    """Enterprises, visits and problems already in the database (demo data only goes into an empty one)."""
+    return sum(services.store.scalar(f"SELECT count(*) FROM {t}") for t in ("enterprises", "visits", "problems"))
+
+
+def generate(services, size: str = "small", seed: int = 1, progress: Progress | None = None, *,
+             bulk: bool | None = None) -> dict:
+    """Fill an empty database with demo data; returns the counts (what the CLI prints).
+
+    progress(done, total, text) is called now and then; returning False cancels (nothing is saved).
+    `bulk` forces the bulk path on or off (default: on for city size); tests compare both.
+    """
+    if size not in SCALES:
+        raise ValidationError(f"演示数据规模“{size}”无效，可选：{'、'.join(SIZES)}。", field="size")
+    started = time.perf_counter()
+    ensure_initialised(services)
+    existing = business_rows(services)
+    if existing:
+        raise ValidationError(
+            f"数据库中已有 {existing} 条企业、走访或问题记录。演示数据只能生成到新的（空的）数据库中，"
+            "以免与真实数据混在一起并被同步上报。请用 --db 指定一个新文件。", field="db")
+    use_bulk = (size == "city") if bulk is None else bulk
+    gen = _Generator(services, SCALES[size], int(seed), progress)
+    with services.ctx.writing() as w:
+        gen.sink = _BulkSink(services, w) if use_bulk else _ServiceSink(services)
+        gen.run()
+        set_setting(services.store, DEMO_SETTING, json.dumps(
+            {"size": size, "seed": int(seed), "on": today().isoformat(), "at": now_utc()}, ensure_ascii=False))
+    if services.store.path != ":memory:":
+        services.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if progress is not None:
+        progress(gen.total, gen.total, "完成")
+    counts = counts_of(services)
+    counts.update(size=size, seed=int(seed), seconds=round(time.perf_counter() - started, 1))
+    return counts
+
+
+def counts_of(services) -> dict:
+    q = services.store.scalar
+    return {
+        "departments_added": q("SELECT count(*) FROM units WHERE deleted = 0 AND origin != 'reference'"),
+        "work_groups": q("SELECT count(*) FROM work_groups WHERE deleted = 0"),
+        "cadres": q("SELECT count(*) FROM cadres WHERE deleted = 0 AND active = 1"),
+        "cadres_inactive": q("SELECT count(*) FROM cadres WHERE deleted = 0 AND active = 0"),
+        "enterprises": q("SELECT count(*) FROM enterprises WHERE deleted = 0"),
+        "assignments": q("SELECT count(*) FROM assignments WHERE deleted = 0"),
+        "assignments_ended": q("SELECT count(*) FROM assignments WHERE deleted = 0 AND end_date IS NOT NULL"),
+        "visits": q("SELECT count(*) FROM visits WHERE deleted = 0"),
+        "symposia": q("SELECT count(*) FROM visits WHERE deleted = 0 AND kind = ?", (SYMPOSIUM,)),
+        "enterprise_visits": q("SELECT count(*) FROM visit_enterprises ve JOIN visits v ON v.id = ve.visit_id "
+                               "WHERE ve.deleted = 0 AND v.deleted = 0"),
+        "problems": q("SELECT count(*) FROM problems WHERE deleted = 0"),
+        "problem_events": q("SELECT count(*) FROM problem_events WHERE deleted = 0"),
+        "outbox": q("SELECT count(*) FROM outbox"),
+        "audit_log": q("SELECT count(*) FROM audit_log"),
+    }
+
+
+def demo_info(services) -> dict | None:
+    """What `generate` recorded in this database (size, seed, day), or None for a database without demo data."""
+    raw = get_setting(services.store, DEMO_SETTING)
+    return json.loads(raw) if raw else None
+
+
+class _Generator:
+    def __init__(self, services, scale: Scale, seed: int, progress: Progress | None):
+        self.s = services
+        self.scale = scale
+        self.rng = random.Random(seed)
+        self.progress = progress
+        self.sink = None
+        self.today = today()
+        self.cal = services.ctx.calendar
+        self.first_day = self.today - timedelta(days=364)
+        self.inst = services.installation
+        self.used_names: set[str] = set()
+        self.used_codes: set[str] = set()
+        self.done = 0
+        self.total = 1
+        self._last_tick = 0.0
+        self.units: list[_Unit] = []
+        self.cadres: list[_Cadre] = []
+        self.ents: list[_Ent] = []
+        self.visits: list[_Visit] = []
+        self.problems: list[_Problem] = []
+        self.me: _Cadre | None = None
+
+    # -- helpers -----------------------------------------------------------------------------------
+    def tick(self, n: int = 0, text: str = "", force: bool = False) -> None:
+        self.done += n
+        if self.progress is None:
+            return
+        now = time.monotonic()
+        if not force and now - self._last_tick < 0.2:
+            return
+        self._last_tick = now
+        if self.progress(min(self.done, self.total), self.total, text) is False:
+            raise DemoCancelled("已取消生成演示数据，数据库未作任何修改。")
+
+    def pick(self, pairs):
+        items, weights = zip(*pairs, strict=True)
+        return self.rng.choices(items, weights)[0]
+
+    def person(self) -> str:
+        surname = self.rng.choices(SURNAMES, SURNAME_WEIGHTS)[0]
+        if self.rng.random() < 0.38:
+            return surname + self.rng.choice(GIVEN_1)
+        if self.rng.random() < 0.5:
+            return surname + self.rng.choice(GIVEN_2)
+        return surname + self.rng.choice(GIVEN_1) + self.rng.choice(GIVEN_1)
+
+    def mobile(self) -> str:
+        head = self.rng.choice(("13", "15", "18"))
+        third = self.rng.choice("0123456789" if head != "15" else "012356789")
+        return f"{head}{third}{self.rng.randrange(10**8):08d}"
+
+    def workday_near(self, d: date, n: int) -> date:
+        return self.cal.add_workdays(d, n)
+
+    def random_day(self, lo: date, hi: date, *, workday: bool = True) -> date:
+        span = (hi - lo).days
+        for _ in range(20):
+            d = lo + timedelta(days=self.rng.randint(0, max(span, 0)))
+            if not workday or self.cal.is_workday(d):
+                return d
+        return d
+
+    # -- phases ------------------------------------------------------------------------------------
+    def run(self) -> None:
+        sc = self.scale
+        self.total = sc.cadres + sc.covered * 2 + sc.uncovered + sc.enterprise_visits + sc.problems
+        self.tick(text="准备单位和责任部门…", force=True)
+        self.plan_units()
+        self.make_departments()
+        self.make_people()
+        self.make_enterprises()
+        self.make_assignments()
+        self.plan_visits()
+        self.plan_problems()
+        self.write_visits()
+        self.work_problems()
+
+    def plan_units(self) -> None:
+        ref = {u.id: u for u in self.s.reference.districts()}
+        inst_unit = ref.get(self.inst.unit_id)
+        home_id = inst_unit.id if inst_unit else self.s.reference.unit_by_name(DEFAULT_UNIT).id
+        if self.scale.name == "small":
+            others = [u for u in ("U410100ZD", "U410172", "U410171") if u != home_id][:2]
+            ids = [home_id, *others]
+        else:
+            ids = [u for u in UNIT_WEIGHTS if u in ref]
+            ids.sort(key=lambda u: u != home_id)  # home unit first
+        for uid in ids:
+            u = ref[uid]
+            codes = [c for c in u.region_codes if len(c) == 6]
+            region = codes[0] if codes else {"U410171": "410171", "U410172": "410172", "U410173": "410173"}.get(
+                uid, "410100")
+            self.units.append(_Unit(uid, u.name, u.kind, UNIT_WEIGHTS.get(uid, (1, "urban"))[1], region,
+                                    _split(TOWNSHIPS.get(uid, "城区街道")), _split(ROADS.get(uid, "中原路"))))
+        self.home = self.units[0]
+
+    def make_departments(self) -> None:
+        scope = self.units if self.scale.name == "city" else [self.home]
+        existing = {r[0]: r[1] for r in self.s.store.query("SELECT name, id FROM units WHERE deleted = 0")}
+        for u in scope:
+            for key in LOCAL_DEPTS:
+                name = f"{u.name}{key}"
+                uid = existing.get(name) or self.s.reference.add_department(name, "区直部门", parent_id=u.id)
+                u.depts[key] = uid
+        self.unit_names = self.s.reference.unit_names()
+
+    # -- people ------------------------------------------------------------------------------------
+    def _shares(self, total: int, weights: Sequence[float], minimum: int = 0) -> list[int]:
+        """Split `total` by weights (largest remainder), each at least `minimum`."""
+        base = [minimum] * len(weights)
+        rest = total - minimum * len(weights)
+        s = sum(weights)
+        raw = [rest * w / s for w in weights]
+        out = [b + int(r) for b, r in zip(base, raw, strict=True)]
+        order = sorted(range(len(weights)), key=lambda i: -(raw[i] - int(raw[i])))
+        for i in order[: total - sum(out)]:
+            out[i] += 1
+        return out
+
+    def _unit_weights(self) -> list[float]:
+        if self.scale.name == "small":
+            rest = (1 - self.scale.home_share) / max(1, len(self.units) - 1)
+            return [self.scale.home_share] + [rest] * (len(self.units) - 1)
+        return [UNIT_WEIGHTS[u.id][0] for u in self.units]
+
+    def _post(self, unit: _Unit, role: str) -> tuple[str, str]:
+        rng = self.rng
+        pre = POST_PREFIX.get(unit.kind, "区")
+        township = rng.choice(unit.townships)
+        town_office = "办事处" if township.endswith("街道") else ""
+        if role == "首席服务官":
+            return "县处级", rng.choice(CSO_POSTS.get(unit.kind, CSO_POSTS["区"]))
+        dept = rng.choice(POST_DEPTS)
+        head = "主任" if dept.endswith(("委", "办", "中心")) else "局长"
+        if role == "工作组组长":
+            if rng.random() < 0.25:
+                return "县处级", rng.choice(CSO_POSTS.get(unit.kind, CSO_POSTS["区"]))
+            if rng.random() < 0.5:
+                return "科级", f"{pre}{dept}{head}"
+            if town_office:
+                return "科级", f"{township}办事处{rng.choice(('主任', '党工委副书记', '副主任'))}"
+            return "科级", f"{township}{rng.choice(('镇长', '党委副书记', '副镇长'))}"
+        if role in ("金牌店小二", "星级服务员") and rng.random() < 0.5:
+            return "科级", f"{pre}{dept}副{head}"
+        r = rng.random()
+        if r < 0.3:
+            return "科级", f"{pre}{dept}{rng.choice(POST_OFFICES)}科长"
+        if r < 0.7:
+            return "一般干部", f"{pre}{dept}{rng.choice(POST_OFFICES)}{rng.choice(('科员', '四级主任科员', '一级科员'))}"
+        return "一般干部", f"{township}{town_office}经济发展办{rng.choice(('科员', '副主任', '四级主任科员'))}"
+
+    def make_people(self) -> None:
+        sc, rng, people = self.scale, self.rng, self.s.people
+        weights = self._unit_weights()
+        groups_per_unit = self._shares(sc.groups, weights, minimum=1)
+        existing = {r[0]: r[1] for r in self.s.store.query(
+            "SELECT unit_id, count(*) FROM cadres WHERE deleted = 0 AND active = 1 GROUP BY unit_id")}
+        existing_total = sum(existing.get(u.id, 0) for u in self.units)
+        new_cadres = max(0, sc.cadres - existing_total)
+        leavers = max(1, round(new_cadres * 0.01))  # 调离 during the year: inactive, on top of the active target
+        cadres_per_unit = self._shares(new_cadres + leavers, weights, minimum=0)
+        # The installation's own cadre joins the home unit's first group (so 我的包联 has content).
+        own = self.inst.cadre_id
+        for u, n_groups, n_cadres in zip(self.units, groups_per_unit, cadres_per_unit, strict=True):
+            for i in range(1, n_groups + 1):
+                g = _Group(f"{u.name}第{_cn_number(i)}工作组", u)
+                g.id = people.add_work_group(g.name, u.id, note=f"{u.name}“万人助万企”助企工作组")
+                u.groups.append(g)
+            n_cso = min(sc.cso_per_unit, max(0, n_cadres - n_groups))
+            roles = ["工作组组长"] * min(n_groups, n_cadres) + ["首席服务官"] * n_cso
+            roles += [self.pick(CADRE_ROLE_MIX) for _ in range(n_cadres - len(roles))]
+            for i, role in enumerate(roles):
+                rank, post = self._post(u, role)
+                c = _Cadre(self.person(), u, role, rank, post, self.mobile())
+                if role == "工作组组长":
+                    c.group = u.groups[i]
+                elif role != "首席服务官":
+                    c.group = u.groups[rng.randrange(len(u.groups))]
+                c.id = people.add_cadre(c.name, u.id, role=role, rank=rank, post=post, phone=c.phone,
+                                        work_group_id=c.group.id if c.group else None)
+                if c.group:
+                    c.group.members.append(c)
+                    if role == "工作组组长":
+                        c.group.leader = c
+                        people.set_group_leader(c.group.id, c.id)
+                else:
+                    u.csos.append(c)
+                self.cadres.append(c)
+                self.tick(1, "正在登记工作组和助企干部…")
+            if own and u is self.home and u.groups:
+                row = people.cadre(own)
+                me = _Cadre(row["name"], u, row["role"], row["rank"] or "一般干部", row["post"] or "",
+                            row["phone"] or "", u.groups[0], own)
+                people.update_cadre(own, work_group_id=u.groups[0].id, rank=me.rank)
+                u.groups[0].members.append(me)
+                self.me = me
+        # About 1 % of the members leave (调离) during the year: their 包联 pass to a colleague.
+        members = [c for c in self.cadres if c.role not in ("工作组组长", "首席服务官")]
+        for c in rng.sample(members, min(leavers, len(members))):
+            c.leaves_on = self.random_day(self.today - timedelta(days=300), self.today - timedelta(days=20))
+
+    # -- enterprises -------------------------------------------------------------------------------
+    def _uscc(self, unit: _Unit) -> str:
+        rng = self.rng
+        region = unit.region if rng.random() < 0.86 else "410100"
+        alphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+        while True:
+            if rng.random() < 0.62:
+                body = "MA" + rng.choice("34569") + "".join(rng.choice(alphabet) for _ in range(5))
+            else:
+                body = f"{rng.randrange(10**8):08d}"
+            org = body + uscc_rules.org_code_check(body)
+            code = uscc_rules.make("91" + region + org)
+            if code not in self.used_codes:
+                self.used_codes.add(code)
+                return code
+
+    def _name(self, unit: _Unit, trade: tuple) -> str:
+        rng = self.rng
+        for _ in range(50):
+            prefix = self.pick(NAME_PREFIX)
+            brand = rng.choice(BRAND_1) + rng.choice(BRAND_2)
+            if brand[0] == brand[1]:
+                continue
+            if rng.random() < 0.08:
+                brand += rng.choice(BRAND_2)
+            name = f"{prefix}{brand}{trade[0]}{self.pick(SUFFIXES)}"
+            if name not in self.used_names:
+                self.used_names.add(name)
+                return name
+        raise RuntimeError("enterprise name space exhausted")
+
+    def _address(self, unit: _Unit) -> str:
+        rng = self.rng
+        road, other = rng.sample(unit.roads, 2) if len(unit.roads) > 1 else (unit.roads[0], unit.roads[0])
+        if rng.random() < 0.7:
+            addr = f"{unit.name}{road}{rng.randint(1, 300)}号"
+            if rng.random() < 0.3:
+                addr += f"{rng.choice(BUILDINGS)}{rng.randint(2, 28)}层"
+            return addr
+        return f"{unit.name}{road}与{other}交叉口{rng.choice(('东北角', '西南角', '东南角', '西北角', '向北200米'))}"
+
+    def _trade(self, unit: _Unit) -> tuple:
+        boost = {"urban": ("svc", "con", "re"), "industrial": ("mfg",)}[unit.profile]
+        weights = [3 if t[3] in boost else 1 for t in TRADES]
+        return self.rng.choices(TRADES, weights)[0]
+
+    def make_enterprises(self) -> None:
+        sc, rng = self.scale, self.rng
+        weights = self._unit_weights()
+        covered = self._shares(sc.covered, weights, minimum=2)
+        uncovered = self._shares(sc.uncovered, weights, minimum=0)
+        for u, n_cov, n_unc in zip(self.units, covered, uncovered, strict=True):
+            for i in range(n_cov + n_unc):
+                trade = self._trade(u)
+                tags = {"四上企业", trade[2]}
+                for tag, w in TAG_EXTRAS:
+                    if rng.random() * 100 < w:
+                        tags.add(tag)
+                if "专精特新小巨人" in tags:
+                    tags.add("专精特新")
+                key = bool(tags & {"链主企业", "单项冠军", "专精特新小巨人", "科技瞪羚企业"}) or rng.random() < 0.02
+                scale = "大型" if key and rng.random() < 0.5 else self.pick(SCALE_WEIGHTS)
+                legal = self.person()
+                status = "在营"
+                if i >= n_cov:  # on the roster but not (yet) 包联: mostly new, some closed down
+                    status = self.pick((("在营", 70), ("停产", 15), ("注销", 10), ("失联", 5)))
+                data = {
+                    "uscc": self._uscc(u), "name": self._name(u, trade), "unit_id": u.id,
+                    "township": rng.choice(u.townships), "address": self._address(u), "industry": trade[1],
+                    "scale": scale, "tags": sorted(tags), "legal_rep": legal,
+                    "contact_name": legal if rng.random() < 0.15 else self.person(),
+                    "contact_phone": self.mobile(), "status": status,
+                }
+                weight = (3.0 if key else 1.0) * (1.5 if scale in ("大型", "中型") else 1.0)
+                e = _Ent(u, data, trade, key, weight)
+                e.id = self.sink.enterprise(data)
+                if i < n_cov:
+                    self.ents.append(e)
+                self.tick(1, "正在登记企业…")
+
+    def make_assignments(self) -> None:
+        rng, people = self.rng, self.s.people
+        campaign = date(2021, 9, 1)
+        latest_start = self.today - timedelta(days=400)
+        for e in self.ents:
+            u = e.unit
+            staffed = [g for g in u.groups if g.members]
+            g = staffed[rng.randrange(len(staffed))]
+            e.group = g
+            g.ents.append(e)
+            start = campaign + timedelta(days=rng.randint(0, max(0, (latest_start - campaign).days)))
+            first = rng.choice(g.members)
+            chain = [first]
+            if rng.random() < 0.3 and len(g.members) > 1:
+                second = rng.choice(g.members)
+                if second is not first:
+                    chain.append(second)
+            for c in chain:
+                if c.leaves_on:
+                    successor = rng.choice([m for m in g.members if not m.leaves_on] or [g.leader])
+                    e.assigns.append(_Assign(c, "包联干部", start, c.leaves_on))
+                    e.assigns.append(_Assign(successor, "包联干部", c.leaves_on))
+                elif rng.random() < 0.06:  # 调整包联: handed over within the group during the year
+                    end = self.random_day(self.today - timedelta(days=320), self.today - timedelta(days=30))
+                    other = rng.choice([m for m in g.members if m is not c and not m.leaves_on] or [g.leader])
+                    e.assigns.append(_Assign(c, "包联干部", start, end))
+                    e.assigns.append(_Assign(other, "包联干部", end))
+                else:
+                    e.assigns.append(_Assign(c, "包联干部", start))
+            if e.key and u.csos:
+                e.assigns.append(_Assign(rng.choice(u.csos), "首席服务官", start))
+        if self.me is not None:  # the station's own cadre 包联 a share of home enterprises
+            home_ents = [e for e in self.ents if e.unit is self.home]
+            mine = rng.sample(home_ents, min(len(home_ents), 15 if self.scale.name == "small" else 6))
+            for e in mine:
+                e.assigns.append(_Assign(self.me, "包联干部", self.today - timedelta(days=rng.randint(380, 700))))
+        for e in self.ents:
+            seen: set[str] = set()
+            for a in e.assigns:
+                if a.end is None and a.cadre.id in seen:
+                    continue  # the same cadre twice: keep one open assignment
+                if a.end is None:
+                    seen.add(a.cadre.id)
+                a.id = people.assign(a.cadre.id, e.id, role=a.role, start_date=a.start,
+                                     note="首席服务官“一对一”服务" if a.role == "首席服务官" else "")
+                if a.end:
+                    people.end_assignment(a.id, a.end, note="干部调离，包联关系移交" if a.cadre.leaves_on
+                                          else "工作组内部调整包联")
+            e.assigns = [a for a in e.assigns if a.id]
+            self.tick(1, "正在建立包联关系…")
+        for c in self.cadres:
+            if c.leaves_on:
+                people.update_cadre(c.id, active=False)
+
+    # -- visits ------------------------------------------------------------------------------------
+    def _symposium_size(self) -> int:
+        r = self.rng.random()
+        if r < 0.90:
+            return 1
+        if r < 0.94:
+            return 2
+        return self.rng.randint(3, 8)
+
+    def _weighted_sample(self, pool: list, weights: list, k: int) -> list:
+        out: list = []
+        for _ in range(k * 6):
+            e = self.rng.choices(pool, weights)[0]
+            if e not in out:
+                out.append(e)
+            if len(out) == k:
+                break
+        return out
+
+    def plan_visits(self) -> None:
+        sc, rng = self.scale, self.rng
+        groups = [g for u in self.units for g in u.groups if g.ents]
+        gweights = [len(g.ents) for g in groups]
+        family = 0
+        for _ in range(sc.symposia):
+            g = rng.choices(groups, gweights)[0]
+            k = min(self._symposium_size(), len(g.ents))
+            ents = self._weighted_sample(g.ents, [e.weight for e in g.ents], k)
+            self.visits.append(_Visit(SYMPOSIUM, ents, g))
+            family += len(ents)
+        remaining = max(0, sc.enterprise_visits - family)
+        kinds = rng.choices(("实地走访", "电话沟通", "视频连线", "政策宣讲"), (80, 9, 5, 6), k=remaining)
+        picks = rng.choices(self.ents, [e.weight for e in self.ents], k=remaining)
+        for kind, e in zip(kinds, picks, strict=True):
+            self.visits.append(_Visit(kind, [e], e.group))
+        # Dates: working days over the last year (a few on weekends), then the records in date order.
+        workdays = [d for d in (self.first_day + timedelta(days=i) for i in range(365)) if self.cal.is_workday(d)]
+        for i, v in enumerate(self.visits):
+            v.day = rng.choice(workdays) if rng.random() < 0.97 else self.random_day(
+                self.first_day, self.today, workday=False)
+            v.seq = i
+        self.visits.sort(key=lambda v: (v.day, v.seq))
+        # Enterprise health seen on visits: on its last visit an enterprise may turn out 停产/失联/注销.
+        last: dict = {}
+        for v in self.visits:
+            for e in v.ents:
+                last[e] = v
+        visited = list(last)
+        n = max(2, round(len(visited) * 0.012))
+        for i, e in enumerate(rng.sample(visited, min(n, len(visited)))):
+            last[e].statuses[e] = ("停产", "失联", "停产", "注销", "停产")[i % 5]
+
+    def plan_problems(self) -> None:
+        rng = self.rng
+        pairs = [(v, e) for v in self.visits for e in v.ents if v.statuses.get(e) not in ("失联", "注销")]
+        kind_w = {"实地走访": 1.0, SYMPOSIUM: 1.1, "电话沟通": 0.6, "视频连线": 0.7, "政策宣讲": 0.5}
+        chosen = sorted(rng.choices(range(len(pairs)), [kind_w[v.kind] for v, _ in pairs], k=self.scale.problems))
+        cats = [c for c in CATEGORY_CODES if CATEGORIES[c]["w"] > 0]
+        cat_w = [CATEGORIES[c]["w"] for c in cats]
+        for idx in chosen:
+            v, e = pairs[idx]
+            taken = {p.title for p in v.problems if p.ent is e}
+            for _ in range(10):
+                code = rng.choices(cats, cat_w)[0]
+                title, desc, req = rng.choice(CATEGORIES[code]["t"])
+                if title not in taken:
+                    break
+            slots = self._slots(e)
+            p = _Problem(e, code, title.format(**slots), desc.format(**slots), req.format(**slots),
+                         "重大" if rng.random() < 0.05 else "一般", v.day, slots)
+            v.problems.append(p)
+            self.problems.append(p)
+        self._assign_fates()
+
+    def _slots(self, e: _Ent) -> dict:
+        rng = self.rng
+        return {
+            "bank": rng.choice(BANKS), "amt": rng.choice((200, 300, 500, 800, 1000, 1500, 2000, 3000)),
+            "big": rng.choice((3000, 5000, 8000, 12000, 20000)), "award": rng.choice((10, 20, 30, 50, 100, 200)), "month": rng.randint(1, 12),
+            "n": rng.randint(2, 9), "mu": rng.choice((15, 20, 30, 50, 80)), "kva": rng.choice((630, 800, 1250, 2000)),
+            "product": e.trade[4], "honor": rng.choice(HONORS), "policy": rng.choice(POLICIES),
+            "expo": rng.choice(EXPOS), "tech": rng.choice(TECHS), "pct": rng.randint(5, 30),
+            "road": rng.choice(e.unit.roads),
+        }
+
+    def _assign_fates(self) -> None:
+        """Pick which problems take which road through the workflow (quotas, so small data shows them all)."""
+        rng, probs = self.rng, self.problems
+        n = len(probs)
+        age = [(self.today - p.registered).days for p in probs]
+        free = set(range(n))
+
+        def take(fate: str, count: int, lo: int, hi: int) -> None:
+            pool = [i for i in range(n) if i in free and lo <= age[i] <= hi]
+            for i in rng.sample(pool, min(count, len(pool))):
+                probs[i].fate = fate
+                if fate in ("escalate", "province"):
+                    probs[i].severity = "重大"
+                free.discard(i)
+
+        take("stuck", max(2, round(n * 0.0015)), 25, 150)
+        take("province", max(1, round(n * 0.0008)), 40, 200)
+        take("escalate", max(2, round(n * 0.015)), 45, 330)
+        take("reopen", max(2, round(n * 0.01)), 60, 330)
+        take("explained", max(1, round(n * 0.0008)), 30, 365)
+        take("longterm", max(1, round(n * 0.0006)), 30, 365)
+        take("extended", max(2, round(n * 0.03)), 30, 365)
+        take("late", max(3, round(n * 0.05)), 30, 365)
+        # The newest problems stop at each early state, so every status shows even in small data.
+        newest = sorted((i for i in free), key=lambda i: (probs[i].registered, i))[-6:]
+        for i, stop in zip(newest, (lc.PENDING, lc.ASSIGNED, lc.IN_PROGRESS, lc.RESOLVED, lc.REVISITED,
+                                    lc.IN_PROGRESS), strict=False):
+            probs[i].stop = stop
+
+    # -- writing visits ----------------------------------------------------------------------------
+    def _cadres_for(self, v: _Visit) -> list[_Cadre]:
+        rng = self.rng
+        out: list[_Cadre] = []
+        for e in v.ents:
+            active = [a.cadre for a in e.assigns if a.start <= v.day and (a.end is None or a.end >= v.day)]
+            for c in active:
+                if c not in out and (c.role != "首席服务官" or rng.random() < 0.3):
+                    out.append(c)
+        g = v.group
+        if g and g.leader and (v.kind == SYMPOSIUM or rng.random() < 0.2) and g.leader not in out:
+            out.insert(0, g.leader)
+        if not out and g:
+            out.append(g.leader or g.members[0])
+        return out[:4]
+
+    def _place(self, v: _Visit) -> str:
+        e = v.ents[0]
+        if v.kind == SYMPOSIUM:
+            town = e.data["township"]
+            return self.rng.choice((f"{e.data['name']}会议室",
+                                    f"{town}{'办事处' if town.endswith('街道') else '政府'}会议室",
+                                    f"{e.unit.name}政务服务中心会议室"))
+        return {"电话沟通": "", "视频连线": "线上（视频会议）"}.get(v.kind, e.data["address"])
+
+    def _summary(self, v: _Visit, cadres: list[_Cadre], attendees: list[Attendee], policies: list[str],
+                 place: str) -> str:
+        rng = self.rng
+        e = v.ents[0]
+        lead = cadres[0]
+        who = f"{lead.name}{'等' if len(cadres) > 1 else ''}"
+        host = attendees[0] if attendees else None
+        host_text = f"{host.title}{host.name}" if host else "负责人"
+        sector = e.trade[3]
+        slots = {"m": max(1, (v.day.month - 1) or 1), "rev": rng.choice((800, 1500, 3200, 5600, 9800, 16000)),
+                 "pct": rng.randint(3, 25), "pct2": rng.randint(55, 85), "product": e.trade[4],
+                 "month": (v.day.month + rng.randint(1, 4) - 1) % 12 + 1, "n": rng.randint(2, 9),
+                 "big": rng.choice((5000, 8000, 12000, 30000)), "emp": rng.choice((60, 120, 260, 480, 900, 1500))}
+        parts: list[str] = []
+        if v.kind == SYMPOSIUM:
+            if len(v.ents) > 1:
+                names = "、".join(x.data["name"] for x in v.ents[:3])
+                parts.append(f"{who}在{place}召开企业座谈会，{names}{'等' if len(v.ents) > 3 else ''}{len(v.ents)}家企业负责人参加。")
+                parts.append("会上，各企业负责人介绍了生产经营情况和发展中遇到的困难。")
+            else:
+                parts.append(f"{who}在{place}召开座谈会，与{e.data['name']}{host_text}及部门负责人座谈交流。")
+                parts.append(rng.choice(OPS[sector]).format(**slots))
+        elif v.kind == "电话沟通":
+            parts.append(f"{who}通过电话与企业{host_text}沟通，了解企业近期生产经营情况。")
+            parts.append(rng.choice(OPS[sector]).format(**slots))
+        elif v.kind == "视频连线":
+            parts.append(f"{who}通过视频连线方式与企业{host_text}交流，了解企业生产经营和项目推进情况。")
+            parts.append(rng.choice(OPS[sector]).format(**slots))
+        elif v.kind == "政策宣讲":
+            parts.append(f"{who}到{e.data['name']}开展惠企政策宣讲，重点解读了{'、'.join(policies) or '最新惠企政策'}。")
+            parts.append("现场解答了企业关心的税费减免、奖补资金申报等问题，指导企业用足用好政策。")
+        else:
+            parts.append(f"{who}到{e.data['name']}实地走访，与企业{host_text}座谈交流，详细了解企业生产经营情况。")
+            parts.append(rng.choice(OPS[sector]).format(**slots))
+            if rng.random() < 0.5:
+                parts.append(rng.choice(LABOUR).format(**slots))
+            if rng.random() < 0.3:
+                parts.append(rng.choice(FINANCE))
+        for x, status in v.statuses.items():
+            parts.append({
+                "停产": f"{x.data['name']}目前处于停产状态，正在进行设备检修和技术改造，计划近期复产。",
+                "失联": f"走访发现{x.data['name']}厂区大门紧闭、电话无法接通，经与属地核实，企业处于失联状态。",
+                "注销": f"经核实，{x.data['name']}已于近期办理注销登记。",
+            }[status])
+        if policies and v.kind != "政策宣讲":
+            parts.append(f"工作组宣讲了{'、'.join(policies)}等惠企政策。")
+        if v.problems:
+            titles = "、".join(f"“{p.title}”" for p in v.problems[:3])
+            parts.append(f"企业反映了{titles}{'等' if len(v.problems) > 3 else ''}问题，工作组现场登记，将按程序交办。")
+        elif rng.random() < 0.5:
+            parts.append("企业暂无需要协调解决的问题。")
+        parts.append(rng.choice(CLOSINGS))
+        return "".join(parts[:7])
+
+    def write_visits(self) -> None:
+        rng = self.rng
+        for v in self.visits:
+            cadres = self._cadres_for(v)
+            attendees: list[Attendee] = []
+            for e in v.ents:
+                d = e.data
+                contact_title = rng.choice(TITLES)
+                if v.kind in ("电话沟通", "视频连线") or v.statuses.get(e) in ("失联", "注销"):
+                    if v.statuses.get(e) not in ("失联", "注销"):
+                        attendees.append(Attendee(d["contact_name"], contact_title, d["contact_phone"], e.id))
+                    continue
+                if d["contact_name"] != d["legal_rep"] and rng.random() < 0.6:
+                    attendees.append(Attendee(d["legal_rep"], rng.choice(("董事长", "总经理", "执行董事")), "", e.id))
+                attendees.append(Attendee(d["contact_name"], contact_title, d["contact_phone"], e.id))
+            n_pol = {"政策宣讲": rng.randint(1, 3), SYMPOSIUM: int(rng.random() < 0.6), "实地走访": int(rng.random() < 0.4)}
+            policies = rng.sample(POLICIES, n_pol.get(v.kind, int(rng.random() < 0.1)))
+            location = self._place(v)
+            summary = self._summary(v, cadres, attendees, policies, location)
+            vin = VisitInput(
+                kind=v.kind, visit_date=v.day, enterprise_ids=[e.id for e in v.ents],
+                cadre_ids=[c.id for c in cadres], summary=summary, attendees=attendees,
+                policies="；".join(policies), follow_up=rng.choice(FOLLOW_UPS), location=location[:200],
+                start_time=f"{rng.choice((9, 9, 10, 10, 11, 14, 15, 15, 16))}:{rng.choice(('00', '30'))}",
+                problems=[ProblemInput(enterprise_id=p.ent.id, category_code=p.category, description=p.description,
+                                       request=p.request, title=p.title, severity=p.severity,
+                                       registered_on=p.registered) for p in v.problems],
+                statuses_seen={e.id: s for e, s in v.statuses.items()},
+            )
+            _vid, pids = self.sink.visit(vin, cadres[0].unit.id)
+            for p, pid in zip(v.problems, pids, strict=True):
+                p.id = pid
+            self.tick(len(v.ents), "正在登记走访记录…")
+
+    # -- problem workflow --------------------------------------------------------------------------
+    def _lead(self, p: _Problem, level: str) -> tuple[str, list[str]]:
+        rng = self.rng
+        spec = CATEGORIES[p.category]
+        if level == lc.LEVELS[0]:
+            if p.category == "utilities" and rng.random() < 0.6:
+                lead = rng.choice(UTILITY_COMPANIES)
+            else:
+                local = [p.ent.unit.depts[k] for k in spec["local"] if k in p.ent.unit.depts]
+                lead = rng.choice(local) if local else p.ent.unit.id
+        else:
+            lead = rng.choice(spec["city"])
+        assist: list[str] = []
+        if rng.random() < 0.3:
+            pool = [u for u in (*p.ent.unit.depts.values(), *spec["city"]) if u != lead]
+            if pool:
+                assist.append(rng.choice(pool))
+        return lead, assist
+
+    def _script(self, p: _Problem) -> list[tuple[str, date, str, dict]]:
+        """The workflow steps of one problem, dated in order (steps after today are dropped)."""
+        rng, wd = self.rng, self.workday_near
+        steps: list[tuple[str, date, str, dict]] = []
+        tpl = "T13710M" if p.severity == "重大" else "T13710"
+        solve_days = self.templates[tpl]
+        level = lc.LEVELS[0]
+        t = p.registered
+        fast = p.stop is not None
+
+        def gap(*choices: int) -> int:
+            return 0 if fast else rng.choice(choices)
+
+        def add(kind: str, day: date, note: str = "", **form) -> date:
+            steps.append((kind, day, note, form))
+            return day
+
+        if p.fate in ("escalate", "province"):
+            level = lc.LEVELS[1]
+            city = self.unit_names.get(rng.choice(CATEGORIES[p.category]["city"]), "市直部门")
+            t = add("上报", wd(t, gap(0, 1, 2)), f"该问题涉及{city}职能，需市级层面协调解决，提请上报市“万人助万企”办。",
+                    level=level)
+        lead, assist = self._lead(p, level)
+        lead_name = self.unit_names.get(lead, "责任单位")
+        slots = {**p.slots, "lead": lead_name}
+        assigned = add("交办", wd(t, gap(0, 0, 1, 1, 2)), f"请{lead_name}牵头办理，按时限反馈办理结果。",
+                       lead_unit_id=lead, assist_unit_ids=assist, template_id=tpl)
+        deadline = wd(assigned, solve_days)
+        t = add("接收", wd(assigned, gap(0, 0, 1)), "已接收，明确专人负责办理。")
+        t = add("进展", wd(t, gap(0, 1, 1, 2, 3)), rng.choice(PROGRESS_NOTES).format(lead=lead_name))
+        if p.fate == "province":
+            add("上报", wd(t, rng.randint(8, 20)), "涉及省级审批权限和跨区域协调，提请省“万人助万企”活动办公室协调解决。",
+                level=lc.LEVELS[2])
+            return steps
+        if p.fate == "stuck":
+            t = add("催办", wd(deadline, 1), "该问题已超过办理时限，请加快办理进度并及时反馈。")
+            d = wd(deadline, rng.randint(3, 6))
+            add("督办", d, "问题逾期未办结，现予督办，请限期书面报告办理情况。", reply_by=wd(d, 3))
+            if rng.random() < 0.5:
+                d2 = wd(d, rng.randint(8, 15))
+                add("督办", d2, "督办后仍未办结，再次督办。", reply_by=wd(d2, 3))
+            return steps
+        if p.fate == "late":
+            t = add("催办", wd(deadline, 1), "该问题已超过办理时限，请加快办理进度并及时反馈。")
+            if rng.random() < 0.5:
+                d = wd(deadline, rng.randint(2, 4))
+                t = add("督办", d, "问题逾期未办结，现予督办，请限期书面报告办理情况。", reply_by=wd(d, 3))
+            resolved = wd(t, rng.randint(1, 8))
+        elif p.fate == "extended":
+            ext_day = max(t, wd(deadline, -rng.randint(1, 2)))
+            extra = rng.randint(5, 15)
+            t = add("延期", ext_day, "涉及多部门会商和企业补充材料，经批准延期办理。", deadline=wd(deadline, extra),
+                    approver=rng.choice(APPROVERS))
+            resolved = wd(deadline, rng.randint(1, extra))
+        elif p.fate in ("escalate",):
+            if rng.random() < 0.5:
+                t = add("进展", wd(t, rng.randint(3, 8)), "已召开专题协调会，明确解决路径。")
+            resolved = wd(t, rng.randint(3, max(4, solve_days - 5)))
+        else:
+            k = rng.choices(range(1, solve_days + 1), [max(1, 16 - abs(i - 3) * 2) for i in range(1, solve_days + 1)])[0]
+            resolved = max(t, wd(assigned, gap(k)))
+        outcome = {"explained": "已解释说明", "longterm": "长期推进"}.get(p.fate, lc.SOLVED_OUTCOME)
+        note = {"已解释说明": EXPLAINED_NOTE, "长期推进": LONGTERM_NOTE}.get(outcome) or rng.choice(
+            CATEGORIES[p.category]["done"])
+        t = add("办结", resolved, note.format(**slots), outcome=outcome)
+        method = self.pick((("电话", 70), ("上门", 25), ("书面", 5)))
+        if p.fate == "reopen":
+            t = add("回访", wd(t, rng.randint(1, 4)), f"经{method}回访，企业反映问题未实质解决，对办理结果不满意。",
+                    method=method, verdict="不满意")
+            t = add("重办", wd(t, rng.randint(0, 1)), f"企业回访不满意，重新交办{lead_name}，要求限期解决到位。",
+                    template_id=tpl)
+            t = add("接收", wd(t, rng.randint(0, 1)), "已接收重办事项，主要负责同志牵头办理。")
+            t = add("进展", wd(t, rng.randint(1, 3)), "已再次上门对接企业，逐项落实企业诉求。")
+            t = add("办结", wd(t, rng.randint(1, 4)), rng.choice(CATEGORIES[p.category]["done"]).format(**slots),
+                    outcome=lc.SOLVED_OUTCOME)
+        verdict = "基本满意" if outcome != lc.SOLVED_OUTCOME else self.pick((("满意", 90), ("基本满意", 10)))
+        t = add("回访", wd(t, gap(1, 2, 3, 4)), f"经{method}回访，企业对办理结果表示{verdict}。", method=method,
+                verdict=verdict)
+        if outcome != "长期推进":
+            add("销号", wd(t, gap(0, 1, 2, 3)), "经企业确认，问题已办理完毕，予以销号。")
+        return steps
+
+    def work_problems(self) -> None:
+        self.templates = {t["id"]: int(t["solve_days"]) for t in self.s.reference.templates()}
+        take = self.s.problems.take_step
+        stop_after = {lc.PENDING: 0, lc.ASSIGNED: 1, lc.IN_PROGRESS: 3, lc.RESOLVED: 4, lc.REVISITED: 5}
+        for p in self.problems:
+            steps = self._script(p)
+            if p.stop is not None:
+                steps = steps[: stop_after[p.stop]]
+                steps = [(k, min(d, self.today), n, f) for k, d, n, f in steps]
+            last = p.registered
+            for kind, day, note, form in steps:
+                if day > self.today:
+                    break
+                day = max(day, last)
+                take(p.id, kind, on_date=day, note=note, **form)
+                last = day
+            self.tick(1, "正在办理问题（交办、办结、回访、销号）…")

@@ -1,0 +1,195 @@
+"""MainWindow: navigation between the screens, menus and shortcuts, and the wiring of the app bus."""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QWidget,
+)
+
+from app import APP_NAME, __version__
+from app.services import Services
+from ui.bus import AppBus
+from ui.errors import show_error
+from ui.settings import PreserveGeometry, Settings
+from ui.views.enterprises_view import EnterprisesView
+from ui.views.home_view import HomeView
+from ui.views.problems_view import ProblemsView
+from ui.views.stats_view import StatsView
+from ui.views.visits_view import VisitsView
+
+log = logging.getLogger(__name__)
+
+PAGES = (("home", "工作台"), ("enterprises", "企业"), ("visits", "走访"), ("problems", "问题"), ("stats", "统计"))
+
+
+class MainWindow(PreserveGeometry, QMainWindow):
+    def __init__(self, services: Services, settings: Settings, tasks, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.services = services
+        self.settings = settings
+        self.tasks = tasks
+        self.bus = AppBus(self)
+        self.setObjectName("MainWindow")
+        inst = services.installation
+        self.setWindowTitle(f"{APP_NAME} — {services.reference.unit(inst.unit_id).name} {inst.role_label}")
+        self.resize(1280, 800)
+
+        self.nav = QListWidget()
+        self.nav.setObjectName("nav")
+        self.nav.setProperty("role", "nav")
+        self.nav.setFixedWidth(132)
+        self.stack = QStackedWidget()
+        args = (services, self.bus, settings, tasks)
+        self.home = HomeView(*args)
+        self.enterprises = EnterprisesView(*args)
+        self.visits = VisitsView(*args)
+        self.problems = ProblemsView(*args)
+        self.stats = StatsView(*args)
+        self.pages = {"home": self.home, "enterprises": self.enterprises, "visits": self.visits,
+                      "problems": self.problems, "stats": self.stats}
+        self._stale: set[str] = set()
+        for key, label in PAGES:
+            self.nav.addItem(label)
+            self.stack.addWidget(self.pages[key])
+        self.nav.currentRowChanged.connect(self._page_changed)
+        central = QWidget()
+        lay = QHBoxLayout(central)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(0)
+        lay.addWidget(self.nav)
+        lay.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self._build_menus()
+        self._wire_bus()
+        who = QLabel(f"{inst.operator} · {services.reference.unit(inst.unit_id).name} · {inst.role_label}　")
+        self.statusBar().addPermanentWidget(who)
+        self.statusBar().addPermanentWidget(QLabel(f"数据库：{services.store.path}　"))
+        self.nav.setCurrentRow(0)
+        self.init_geometry(settings)
+
+    # -- navigation --------------------------------------------------------------------------------
+    def page_key(self) -> str:
+        return PAGES[self.stack.currentIndex()][0]
+
+    def show_page(self, key: str) -> QWidget:
+        self.nav.setCurrentRow([k for k, _ in PAGES].index(key))
+        return self.pages[key]
+
+    def _page_changed(self, row: int) -> None:
+        self.stack.setCurrentIndex(row)
+        key = PAGES[row][0]
+        if key in self._stale:
+            self._stale.discard(key)
+            self.pages[key].refresh()
+
+    def _data_changed(self) -> None:
+        """Refresh the visible page now and the others when they are next shown."""
+        current = self.page_key()
+        self._stale = {k for k, _ in PAGES if k != current}
+        self.pages[current].refresh()
+
+    def _wire_bus(self) -> None:
+        b = self.bus
+        b.data_changed.connect(self._data_changed)
+        b.open_enterprise.connect(lambda i: self.show_page("enterprises").open_enterprise(i))
+        b.open_visit.connect(lambda i: self.show_page("visits").open_visit(i))
+        b.open_problem.connect(lambda i: self.show_page("problems").open_problem(i))
+        b.new_visit.connect(lambda i: self.show_page("visits").new_visit(i or None))
+        b.show_enterprises.connect(lambda t, f: self.show_page("enterprises").apply_filter(t, f))
+        b.show_visits.connect(lambda t, f: self.show_page("visits").apply_filter(t, f))
+        b.show_problems.connect(lambda t, f: self.show_page("problems").apply_filter(t, f))
+        b.status_message.connect(lambda m: self.statusBar().showMessage(m, 10_000))
+
+    def _build_menus(self) -> None:
+        def action(menu, text, slot, shortcut=None, name=None):
+            a = QAction(text, self)
+            if shortcut:
+                a.setShortcut(QKeySequence(shortcut))
+                a.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+            if name:
+                a.setObjectName(name)
+            a.triggered.connect(slot)
+            menu.addAction(a)
+            self.addAction(a)
+            return a
+
+        m = self.menuBar().addMenu("文件(&F)")
+        action(m, "退出", self.close, QKeySequence.StandardKey.Quit)
+        m = self.menuBar().addMenu("操作(&O)")
+        self.new_visit_action = action(m, "新建走访", lambda: self.bus.new_visit.emit(""), "Ctrl+N", "act_new_visit")
+        action(m, "新建企业", self._new_enterprise, "Ctrl+Shift+E", "act_new_enterprise")
+        self.find_action = action(m, "查找", self._focus_search, "Ctrl+F", "act_find")
+        action(m, "刷新", self._data_changed, "F5", "act_refresh")
+        m.addSeparator()
+        for i, (key, label) in enumerate(PAGES, start=1):
+            action(m, f"转到“{label}”", lambda _=False, k=key: self.show_page(k), f"Ctrl+{i}")
+        m = self.menuBar().addMenu("工具(&T)")
+        action(m, "加载演示数据…", self.load_demo, name="act_demo")
+        action(m, "导入节假日日历…", self._import_calendar)
+        m = self.menuBar().addMenu("帮助(&H)")
+        action(m, "关于", self._about)
+
+    def _focus_search(self) -> None:
+        page = self.stack.currentWidget()
+        if not hasattr(page, "focus_search"):
+            page = self.show_page("enterprises")
+        page.focus_search()
+
+    def _new_enterprise(self) -> None:
+        view = self.show_page("enterprises")
+        view.new_enterprise()
+
+    # -- tools -------------------------------------------------------------------------------------
+    def load_demo(self) -> None:
+        if self.services.store.scalar("SELECT count(*) FROM enterprises WHERE deleted = 0"):
+            answer = QMessageBox.question(self, "加载演示数据", "当前数据库已有数据。演示数据会与现有数据混在一起，"
+                                          "建议只在体验用的数据库中加载。仍要继续吗？")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        services = self.services
+
+        def work(progress):
+            from app.demo import generate
+
+            svc = services.reader()
+            try:
+                return generate(svc, size="small", progress=lambda d, t, text=None: progress.update(d, t, text))
+            finally:
+                services.close_reader(svc)
+
+        def done(counts) -> None:
+            self.bus.data_changed.emit()
+            self.bus.status_message.emit("演示数据已载入：" + "，".join(f"{k} {v}" for k, v in counts.items()))
+
+        self.tasks.run(work, on_done=done, label="正在生成演示数据…", parent_widget=self, cancellable=False)
+
+    def _import_calendar(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "导入节假日日历", "", "日历文件 (*.json)")
+        if not path:
+            return
+        try:
+            cal = self.services.ctx.import_calendar(path)
+        except Exception as exc:  # noqa: BLE001 - shown to the user in one place
+            show_error(self, exc)
+            return
+        self.bus.status_message.emit(f"节假日日历已导入，覆盖 {cal.first_year}–{cal.last_year} 年")
+
+    def _about(self) -> None:
+        cal = self.services.ctx.calendar
+        QMessageBox.about(self, f"关于{APP_NAME}",
+                          f"{APP_NAME}（Zhuqi Desk）{__version__}\n"
+                          "“万人助万企”助企干部工作台：企业包联、走访记录、问题交办与跟踪、统计。\n"
+                          f"节假日日历：{cal.first_year}–{cal.last_year} 年\n"
+                          f"数据库：{self.services.store.path}\n本程序完全离线运行，不进行任何网络连接。")
