@@ -9,11 +9,15 @@ from datetime import date
 from app import lifecycle as lc
 from app.clock import now_utc, parse_date, today
 from app.context import Context
-from app.errors import NotFoundError, ValidationError
+from app.errors import NotFoundError, TransitionError, ValidationError
 from app.reference import ReferenceService
 from app.textsearch import reindex, search_ids
 from app.validate import a_date, choice, text
 from db.changes import ChangeWriter
+
+# The highest level each role handles itself; above it a problem belongs to the next hub up.
+# The city tracks 省级 problems too: the province does not run this app.
+OWN_LEVEL = {"station": "区县级", "district": "区县级", "city": "省级"}
 
 # Columns of the problems row that mirror the event fold (lifecycle.replay).
 STATE_FIELDS = tuple(lc.new_state("2000-01-01"))
@@ -109,12 +113,22 @@ class ProblemService:
         }, action=f"问题{kind}")
 
     # -- workflow ----------------------------------------------------------------------------------
+    def owns(self, problem: dict) -> bool:
+        """Whether this installation handles the problem: after 上报 the higher hub does (DESIGN §3)."""
+        mine = OWN_LEVEL.get(self.ctx.installation.role, lc.LEVELS[0])
+        return lc.LEVELS.index(problem["level"]) <= lc.LEVELS.index(mine)
+
     def allowed_steps(self, pid: str) -> list[str]:
-        return lc.allowed_steps(self.get(pid))
+        problem = self.get(pid)
+        return lc.allowed_steps(problem) if self.owns(problem) else []
 
     def take_step(self, pid: str, kind: str, *, on_date=None, note: str = "", **form) -> list[str]:
         """Record one workflow step. Returns warnings (e.g. deadline beyond the calendar)."""
         current = self.get(pid)
+        if not self.owns(current):
+            raise TransitionError(
+                f"该问题已上报至{current['level']}，由上级汇总端交办和办理，本机不能进行“{kind}”；"
+                "办理结果将通过下发的同步文件返回本机。")
         step = lc.check_allowed(current, kind)
         last = self.ctx.store.scalar("SELECT max(on_date) FROM problem_events WHERE problem_id = ? AND deleted = 0",
                                      (pid,))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from datetime import date
@@ -59,6 +60,16 @@ SORT_COLUMNS = {"visit_date": "v.visit_date", "record_no": "v.record_no", "kind"
                 "enterprises": "enterprises", "problems": "problems"}
 
 
+@contextlib.contextmanager
+def _row(n: int):
+    """Tag a ValidationError with the 1-based row (problem card / attendee line) the form should point at."""
+    try:
+        yield
+    except ValidationError as exc:
+        exc.row = n
+        raise
+
+
 class VisitService:
     def __init__(self, ctx: Context, problems: ProblemService):
         self.ctx = ctx
@@ -86,12 +97,13 @@ class VisitService:
         summary = text(v.summary, "走访情况", "summary", required=True, max_len=20000)
         attendees = []
         for i, a in enumerate(v.attendees, start=1):
-            name = text(a.name, f"企业参加人员第 {i} 行的姓名", "attendees", required=True, max_len=30)
-            if a.enterprise_id and a.enterprise_id not in ents:
-                raise ValidationError(f"企业参加人员第 {i} 行所属企业不在本次走访企业中。", field="attendees")
-            attendees.append({"name": name, "title": text(a.title, f"第 {i} 行职务", "attendees", max_len=30),
-                              "phone": phone(a.phone, f"企业参加人员第 {i} 行的电话", "attendees"),
-                              "enterprise_id": a.enterprise_id or (ents[0] if len(ents) == 1 else None)})
+            with _row(i):
+                name = text(a.name, f"企业参加人员第 {i} 行的姓名", "attendees", required=True, max_len=30)
+                if a.enterprise_id and a.enterprise_id not in ents:
+                    raise ValidationError(f"企业参加人员第 {i} 行所属企业不在本次走访企业中。", field="attendees")
+                attendees.append({"name": name, "title": text(a.title, f"第 {i} 行职务", "attendees", max_len=30),
+                                  "phone": phone(a.phone, f"企业参加人员第 {i} 行的电话", "attendees"),
+                                  "enterprise_id": a.enterprise_id or (ents[0] if len(ents) == 1 else None)})
         for ent_id, status in v.statuses_seen.items():
             if ent_id not in ents:
                 raise ValidationError("经营状态只能为本次走访的企业填写。", field="statuses_seen")
@@ -109,9 +121,10 @@ class VisitService:
         problems = []
         for i, p in enumerate(v.problems, start=1):
             p.registered_on = p.registered_on or clean["visit_date"]
-            if p.enterprise_id not in clean["enterprises"]:
-                raise ValidationError(f"问题{i}：所属企业不在本次走访企业中。", field="problems")
-            problems.append(self.problems.clean_input(p, prefix=f"问题{i}："))
+            with _row(i):
+                if p.enterprise_id not in clean["enterprises"]:
+                    raise ValidationError(f"问题{i}：所属企业不在本次走访企业中。", field="enterprise_id")
+                problems.append(self.problems.clean_input(p, prefix=f"问题{i}："))
         year = parse_date(clean["visit_date"]).year
         unit_id = self.ctx.installation.unit_id
         with self.ctx.writing() as w:

@@ -361,6 +361,7 @@ def test_filters_drill_down_and_quick_periods(qtbot, services, view, saved_visit
     view.mine_check.setChecked(False)
     view.set_period("本月")  # the fixture's visits are from 2024
     assert view.model.rowCount() == 0
+    assert view.detail.visit is None and view.count_label.text() == "共 0 条走访记录"
     view.set_period("全部")
     assert view.model.rowCount() == 2
     view.search.setText("座谈会纪要")

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from app import lifecycle as lc
 from app.errors import TransitionError, ValidationError
-from app.problems import STATE_FIELDS
+from app.problems import STATE_FIELDS, ProblemInput
 from app.services import Services
-from tests.unit.conftest import GONGXIN, RENSHE, World, copy_template
+from tests.unit.conftest import GONGXIN, JINSHUI, RENSHE, World, copy_template
 
 ALL_STEPS = ("交办", "接收", "进展", "延期", "催办", "督办", "上报", "办结", "回访", "销号", "重办")
 HANDLING_STEPS = {"进展", "延期", "催办", "督办", "上报", "办结"}
@@ -144,7 +144,7 @@ def test_unsatisfied_revisit_reopens(svc, world):
     assert [e["kind"] for e in _events(svc, pid)].count("重办") == 2
 
 
-def test_escalation_to_city_then_province_then_refused(svc, world):
+def test_escalation_hands_the_problem_to_the_hub_above(svc, world):
     pid = world.problem(world.enterprise(), registered_on="2025-03-03")
     with pytest.raises(ValidationError) as err:
         world.step(pid, "上报", "2025-03-04", level="市级")  # needs a reason
@@ -155,14 +155,30 @@ def test_escalation_to_city_then_province_then_refused(svc, world):
     world.step(pid, "上报", "2025-03-04", level="市级", note="涉及市级审批权限。")
     p = svc.problems.get(pid)
     assert (p["level"], p["status"]) == ("市级", "待交办")
-    world.assign(pid, "2025-03-05")
-    world.step(pid, "上报", "2025-03-06", level="省级", note="需省级协调。")
-    p = svc.problems.get(pid)
+    # The station no longer handles it: the city hub does, and the outcome comes back by sync.
+    assert svc.problems.allowed_steps(pid) == []
+    with pytest.raises(TransitionError) as err:
+        world.assign(pid, "2025-03-05")
+    assert "上级汇总端" in err.value.message and "交办" in err.value.message
+
+
+def test_city_hub_handles_city_level_then_escalates_to_province(tmp_path):
+    city = Services.open(tmp_path / "city.db")
+    city.initialise(role="city", unit_name="郑州市", operator="市助企办")
+    ent = city.enterprises.create({"uscc": "914403001922038216", "name": "郑州测试企业有限公司",
+                                   "unit_id": JINSHUI}).id
+    pid = city.problems.register(ProblemInput(ent, "land", "工业用地指标不足。", level="市级",
+                                              registered_on="2025-03-03"))
+    city.problems.take_step(pid, "交办", on_date="2025-03-04", lead_unit_id=RENSHE)
+    city.problems.take_step(pid, "上报", on_date="2025-03-06", level="省级", note="需省级协调。")
+    p = city.problems.get(pid)
     assert (p["level"], p["status"], p["lead_unit_id"], p["deadline"]) == ("省级", "待交办", None, None)
+    assert "交办" in city.problems.allowed_steps(pid)  # the city tracks 省级 problems itself
     with pytest.raises(TransitionError):
-        world.step(pid, "上报", "2025-03-07", level="省级", note="再上报")
-    assert [(e["from_status"], e["to_status"]) for e in _events(svc, pid) if e["kind"] == "上报"] == [
-        ("待交办", "待交办"), ("已交办", "待交办")]
+        city.problems.take_step(pid, "上报", on_date="2025-03-07", level="省级", note="再上报")
+    assert [(e["from_status"], e["to_status"]) for e in _events(city, pid) if e["kind"] == "上报"] == [
+        ("已交办", "待交办")]
+    city.close()
 
 
 def test_extension_keeps_original_deadline(svc, world):

@@ -136,8 +136,8 @@ class VisitDetail(QWidget):
         self._layout.addWidget(label)
         return label
 
-    def show_visit(self, visit: dict | None) -> None:
-        """Show `visit` (VisitService.get) or, for None, a hint to pick one."""
+    def show_visit(self, visit: dict | None, hint: str = "在左侧列表中选择一条走访记录查看详情。") -> None:
+        """Show `visit` (VisitService.get) or, for None, the `hint`."""
         self.visit = visit
         body = QWidget()
         body.setObjectName("visitDetailBody")
@@ -148,7 +148,7 @@ class VisitDetail(QWidget):
         self.edit_button.setVisible(visit is not None)
         if visit is None:
             self.title_label.setText("")
-            self._layout.addWidget(_plain("在左侧列表中选择一条走访记录查看详情。", "hint"))
+            self._layout.addWidget(_plain(hint, "hint"))
             self._layout.addStretch(1)
             return
         self.title_label.setText(visit["record_no"])
@@ -380,7 +380,10 @@ class VisitsView(QWidget):
         if row is None and n:
             row = 0
         if row is None:
-            self.detail.show_visit(None)
+            filtered = self.current_filter() != VisitFilter()
+            self.detail.show_visit(
+                None, "没有符合条件的走访记录。" if filtered else "还没有走访记录。点击“新建走访”（Ctrl+N）登记第一条。"
+            )
         else:
             self._select_row(row)
             self._show(self.model.id_at(row))

@@ -204,7 +204,7 @@ class ProblemCard(QFrame):
         """Show `message` in the card and return the field widget it is about (to focus it)."""
         self.error_label.setText(message)
         self.error_label.show()
-        self.setStyleSheet("ProblemCard { border: 1px solid #c62828; }")
+        self.setStyleSheet("ProblemCard { background: #ffffff; border: 1px solid #c62828; border-radius: 6px; }")
         return getattr(self, FIELD_WIDGETS.get(field or "", "description_edit"))
 
     def clear_error(self) -> None:
