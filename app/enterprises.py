@@ -139,6 +139,12 @@ class EnterpriseService:
         with self.ctx.writing() as w:
             w.update("enterprises", ent_id, {"status": status}, action="更新企业经营状态")
 
+    def record_reveal(self, ent_id: str, fields: list[str]) -> None:
+        """The user asked to see masked contact data in full: leave a trace in 操作记录."""
+        self.get(ent_id)
+        with self.ctx.writing() as w:
+            w.record_access("查看企业联系人信息", "enterprises", ent_id, fields)
+
     # -- queries -----------------------------------------------------------------------------------
     def get(self, ent_id: str) -> dict:
         row = self.ctx.store.one(

@@ -62,6 +62,11 @@ class ChangeWriter:
         self._raw_insert("audit_log", row)
         self._outbox("audit_log", audit_id, "insert", 1, at, None, row)
 
+    def record_access(self, action: str, table: str, row_id: str, fields: list[str]) -> None:
+        """Audit a read of personal data (reveal, export, print): DESIGN §7 wants these logged too."""
+        self._check(table)
+        self._audit(action, table, row_id, now_utc(), None, {"accessed_fields": sorted(fields)})
+
     def _raw_insert(self, table: str, row: dict) -> None:
         cols = ", ".join(row)
         marks = ", ".join("?" for _ in row)

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 CHECK_DELAY_MS = 400
 WARNING_STYLE = "color: #b26a00;"
+ERROR_STYLE = "color: #c62828;"
 FIELDS = (
     "name", "uscc", "unit_id", "township", "address", "industry", "scale", "status",
     "legal_rep", "contact_name", "contact_phone", "tags", "note",
@@ -49,39 +50,57 @@ def plain_label(text: str = "", role: str | None = None) -> QLabel:
     return label
 
 
-class FieldBox(QWidget):
-    """An editor with its inline message line (red error or amber warning) under it."""
+def message_label() -> QLabel:
+    """The inline message line under a field (hidden until there is something to say)."""
+    label = plain_label(role="error")
+    label.setWordWrap(True)
+    label.hide()
+    return label
 
-    def __init__(self, editor: QWidget, parent: QWidget | None = None):
+
+class FieldBox(QWidget):
+    """An editor with its inline message (red error or amber warning) under it.
+
+    Two half-width fields in one form row share a full-width message line (`message`), so a long
+    message does not squeeze the row; the services raise one error at a time, so they never clash.
+    """
+
+    def __init__(self, editor: QWidget, message: QLabel | None = None, parent: QWidget | None = None):
         super().__init__(parent)
         self.editor = editor
         self.layout_ = QVBoxLayout(self)
         self.layout_.setContentsMargins(0, 0, 0, 0)
         self.layout_.setSpacing(2)
         self.layout_.addWidget(editor)
-        self.message = plain_label(role="error")
-        self.message.setWordWrap(True)
-        self.message.hide()
-        self.layout_.addWidget(self.message)
+        self.message = message or message_label()
+        if message is None:
+            self.layout_.addWidget(self.message)
+        self._kind = ""  # "", "error" or "warning"
+
+    def _say(self, kind: str, text: str) -> None:
+        self._kind = kind
+        self.message.setProperty("role", kind)
+        self.message.setStyleSheet(ERROR_STYLE if kind == "error" else WARNING_STYLE)
+        self.message.setText(text)
+        self.message.show()
 
     def show_error(self, text: str) -> None:
-        self.message.setProperty("role", "error")
-        self.message.setStyleSheet("")
-        self.message.setText(text)
-        self.message.show()
+        self._say("error", text)
 
     def show_warning(self, text: str) -> None:
-        self.message.setProperty("role", "warning")
-        self.message.setStyleSheet(WARNING_STYLE)
-        self.message.setText(text)
-        self.message.show()
+        self._say("warning", text)
 
     def clear_message(self) -> None:
-        self.message.clear()
-        self.message.hide()
+        if self._kind:
+            self._kind = ""
+            self.message.clear()
+            self.message.hide()
 
     def has_error(self) -> bool:
-        return self.message.isVisible() and self.message.property("role") == "error"
+        return self._kind == "error"
+
+    def message_text(self) -> str:
+        return self.message.text() if self._kind else ""
 
 
 class EnterpriseDialog(PreserveGeometry, QDialog):
@@ -150,13 +169,31 @@ class EnterpriseDialog(PreserveGeometry, QDialog):
         self.note_edit.setTabChangesFocus(True)
         self.note_edit.setFixedHeight(64)
 
-        boxes = {
+        editors = {
             "name": self.name_edit, "uscc": self.uscc_edit, "unit_id": self.unit_combo,
             "township": self.township_edit, "address": self.address_edit, "industry": self.industry_combo,
             "scale": self.scale_combo, "status": self.status_combo, "legal_rep": self.legal_rep_edit,
             "contact_name": self.contact_edit, "contact_phone": self.phone_edit, "note": self.note_edit,
         }  # fmt: skip
-        self.fields: dict[str, FieldBox] = {key: FieldBox(editor) for key, editor in boxes.items()}
+        rows = [
+            [("企业名称 *", "name")],
+            [("统一社会信用代码 *", "uscc")],
+            [("所属单位 *", "unit_id"), ("乡镇街道", "township")],
+            [("地址", "address")],
+            [("行业", "industry"), ("企业规模", "scale")],
+            [("经营状态", "status"), ("法定代表人", "legal_rep")],
+            [("联系人", "contact_name"), ("联系电话", "contact_phone")],
+            [("标签", "tags")],
+            [("备注", "note")],
+        ]
+        row_messages = {}
+        for row in rows:
+            if len(row) == 2:
+                shared = message_label()
+                row_messages.update({key: shared for _, key in row})
+        self.fields: dict[str, FieldBox] = {
+            key: FieldBox(editor, row_messages.get(key)) for key, editor in editors.items()
+        }
         tags_panel = QWidget()
         tags_layout = QVBoxLayout(tags_panel)
         tags_layout.setContentsMargins(0, 0, 0, 0)
@@ -185,19 +222,9 @@ class EnterpriseDialog(PreserveGeometry, QDialog):
         grid.setVerticalSpacing(8)
         grid.setColumnStretch(1, 1)
         grid.setColumnStretch(3, 1)
-        rows = [
-            [("企业名称 *", "name")],
-            [("统一社会信用代码 *", "uscc")],
-            [("所属单位 *", "unit_id"), ("乡镇街道", "township")],
-            [("地址", "address")],
-            [("行业", "industry"), ("企业规模", "scale")],
-            [("经营状态", "status"), ("法定代表人", "legal_rep")],
-            [("联系人", "contact_name"), ("联系电话", "contact_phone")],
-            [("标签", "tags")],
-            [("备注", "note")],
-        ]
         self.labels: dict[str, QLabel] = {}
-        for r, row in enumerate(rows):
+        r = 0
+        for row in rows:
             for c, (text, key) in enumerate(row):
                 label = plain_label(text)
                 label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
@@ -206,7 +233,11 @@ class EnterpriseDialog(PreserveGeometry, QDialog):
                 self.labels[key] = label
                 grid.addWidget(label, r, c * 2)
                 span = 3 if len(row) == 1 else 1
-                grid.addWidget(self.fields[key], r, c * 2 + 1, 1, span)
+                grid.addWidget(self.fields[key], r, c * 2 + 1, 1, span, Qt.AlignmentFlag.AlignTop)
+            if len(row) == 2:  # the pair's shared message line, under both fields
+                r += 1
+                grid.addWidget(self.fields[row[0][1]].message, r, 1, 1, 3)
+            r += 1
 
         self.form_error = plain_label(role="error")
         self.form_error.setWordWrap(True)
@@ -385,13 +416,12 @@ class EnterpriseDialog(PreserveGeometry, QDialog):
                     self.view_existing_button.show()
         if warnings and not self.fields["uscc"].has_error():
             self.fields["uscc"].show_warning("注意：" + "；".join(warnings) + "。仍可保存。")
-        blocked = self.form_error.isVisible() or any(box.has_error() for box in self.fields.values())
+        blocked = not self.form_error.isHidden() or any(box.has_error() for box in self.fields.values())
         self.save_button.setEnabled(not blocked)
 
     def error_text(self, key: str) -> str:
         """The message shown under field `key` ("" if none)."""
-        box = self.fields[key]
-        return box.message.text() if box.message.isVisible() else ""
+        return self.fields[key].message_text()
 
     # --- Actions -----------------------------------------------------------------------------------
     def save(self) -> None:

@@ -308,6 +308,8 @@ def describe_change(entry: dict[str, Any], names: dict[str, str]) -> str:
     before = json.loads(entry.get("before") or "null") or {}
     after = json.loads(entry.get("after") or "null") or {}
     parts = []
+    if "accessed_fields" in after:  # a reveal of personal data, not a change
+        return "查看完整信息：" + "、".join(FIELD_LABELS.get(k, k) for k in after["accessed_fields"])
     if not before:  # an insert: list what was filled in, in form order
         for key in FIELD_LABELS:
             value = after.get(key)

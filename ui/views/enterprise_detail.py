@@ -57,15 +57,9 @@ INFO_FIELDS = (
 _WIDE = {"address", "note"}
 
 
-def make_table(model, parent: QWidget | None = None) -> QTableView:
-    """A read-only, row-selecting, sortable table for a LazyTableModel/RecordListModel with Column widths."""
+def make_table(model=None, parent: QWidget | None = None) -> QTableView:
+    """A read-only, row-selecting table sorted by header clicks (model.sort), showing `model` if given."""
     table = QTableView(parent)
-    table.setModel(model)
-    configure_table(table, model)
-    return table
-
-
-def configure_table(table: QTableView, model) -> None:
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -78,9 +72,36 @@ def configure_table(table: QTableView, model) -> None:
     header.setHighlightSections(False)
     header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # natural order until a header is clicked
     table.setSortingEnabled(True)
+    header.sortIndicatorChanged.connect(lambda section, _order: _keep_sort_indicator(table, section))
+    if model is not None:
+        set_table_model(table, model)
+    return table
+
+
+def set_table_model(table: QTableView, model) -> None:
+    """Show `model` (its Column widths, natural order) and delete the previous model and selection model."""
+    old, old_selection = table.model(), table.selectionModel()
+    table.setModel(model)
+    header = table.horizontalHeader()
+    header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
     for i, column in enumerate(model.columns):
         if column.width:
             header.resizeSection(i, column.width)
+    for obj in (old_selection, old):
+        if obj is not None and obj is not model:
+            obj.deleteLater()
+
+
+def _keep_sort_indicator(table: QTableView, section: int) -> None:
+    """A click on a column that cannot be sorted leaves the indicator where the list is really sorted."""
+    model = table.model()
+    columns = getattr(model, "columns", ())
+    if 0 <= section < len(columns) and not columns[section].sortable:
+        header = table.horizontalHeader()
+        header.blockSignals(True)
+        header.setSortIndicator(model.sort_column(), model.sort_order())
+        header.blockSignals(False)
+        header.viewport().update()
 
 
 def _date_edit(value: str | None = None) -> QDateEdit:
@@ -254,9 +275,9 @@ class EnterpriseDetail(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(False)
         self._build_info_tab()
-        self.visit_table = QTableView()
+        self.visit_table = make_table()
         self.visit_table.doubleClicked.connect(lambda ix: self._open(ix, self.bus.open_visit))
-        self.problem_table = QTableView()
+        self.problem_table = make_table()
         self.problem_table.doubleClicked.connect(lambda ix: self._open(ix, self.bus.open_problem))
         self._build_assignment_tab()
         self.history_model = HistoryTableModel(parent=self)
@@ -377,8 +398,8 @@ class EnterpriseDetail(QWidget):
         self.title_label.setText(r["name"])
         self.subtitle_label.setText(f"  {r['uscc'] or ''} · {r['unit_name']}" + (" · 已归档" if r["archived"] else ""))
         self._fill_info()
-        self._set_lazy_model(self.visit_table, VisitTabModel(self.services.visits, self.ent_id, self))
-        self._set_lazy_model(self.problem_table, ProblemTabModel(self.services.problems, self.ent_id, self))
+        set_table_model(self.visit_table, VisitTabModel(self.services.visits, self.ent_id, self))
+        set_table_model(self.problem_table, ProblemTabModel(self.services.problems, self.ent_id, self))
         self.assignment_model.set_rows(self.services.people.assignments_of_enterprise(self.ent_id))
         self._update_assignment_buttons()
         names = self.services.reference.unit_names()
@@ -388,14 +409,6 @@ class EnterpriseDetail(QWidget):
         self.tabs.setTabText(2, f"问题（{self.problem_table.model().rowCount()}）")
         current = sum(1 for i in range(self.assignment_model.rowCount()) if self.assignment_model.is_current(i))
         self.tabs.setTabText(3, f"包联干部（{current}）")
-
-    def _set_lazy_model(self, table: QTableView, model) -> None:
-        old, old_selection = table.model(), table.selectionModel()
-        table.setModel(model)
-        configure_table(table, model)
-        for obj in (old_selection, old):
-            if obj is not None:
-                obj.deleteLater()
 
     def _fill_info(self) -> None:
         r = self.record
@@ -420,11 +433,9 @@ class EnterpriseDetail(QWidget):
         """Show the contact name and phone in full (logged), or mask them again."""
         self.revealed = not self.revealed
         if self.revealed:
-            # No audit service for reveals yet: record it in the application log.
-            log.info(
-                "个人信息查看：操作人 %s 显示了企业 %s（%s）的联系人和联系电话",
-                self.services.installation.operator, self.ent_id, self.record.get("name"),
-            )  # fmt: skip
+            # DESIGN §7: reveals of personal data are recorded (they show in 操作记录).
+            self.services.enterprises.record_reveal(self.ent_id, ["contact_name", "contact_phone"])
+            log.info("personal data revealed: enterprise %s", self.ent_id)
         self._fill_info()
 
     def _open(self, index: QModelIndex, signal) -> None:

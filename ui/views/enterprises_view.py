@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -29,7 +28,7 @@ from ui.dialogs.enterprise_dialog import EnterpriseDialog, plain_label
 from ui.errors import show_error
 from ui.models.enterprise_model import COLUMNS, NAME, EnterpriseTableModel
 from ui.settings import NOT_VISITED_DAYS, Key, Settings, splitter_key
-from ui.views.enterprise_detail import EnterpriseDetail, configure_table
+from ui.views.enterprise_detail import EnterpriseDetail, make_table
 from ui.widgets.search_box import SearchBox
 
 log = logging.getLogger(__name__)
@@ -134,9 +133,7 @@ class EnterprisesView(QWidget):
         self.model = EnterpriseTableModel(
             self.services.enterprises, self._control_filter(), self, not_visited_days=self.not_visited_spin.value()
         )
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        configure_table(self.table, self.model)
+        self.table = make_table(self.model)
         self.table.horizontalHeader().setStretchLastSection(False)
         self.table.installEventFilter(self)
         self.detail = EnterpriseDetail(self.services, self.bus, self.settings)
