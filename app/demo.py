@@ -3,15 +3,12 @@
 Every row is written through the same services and the same ChangeWriter as real work, so sync
 columns, outbox operations and audit entries look exactly like a cadre's own records:
 
-* ``size="small"`` (one station's worth: ~60 enterprises, ~150 visits, ~80 problems) goes through the
-  public services only (EnterpriseService.create, VisitService.create, ProblemService.take_step...).
-* ``size="city"`` (the seeds' city scale: 211 work groups, 5,084 cadres, 12,327 enterprises covered,
-  24,570 enterprise-visits, 9,493 symposia, 11,449 problems) uses the same services for people,
-  assignments and problem steps, but saves enterprises and visits with a bulk path that mirrors
-  EnterpriseService.create / VisitService.create row for row (same validation, same ChangeWriter
-  inserts, same outbox and audit rows). The only difference is the full-text index: the bulk path
-  inserts the index row of a new record directly instead of calling textsearch.reindex(), whose
-  DELETE scans the whole FTS table and makes city-scale generation quadratic.
+* ``size="small"``: one station's worth (~60 enterprises, ~150 visits, ~80 problems);
+* ``size="city"``: the seeds' city scale (211 work groups, 5,084 cadres, 12,327 enterprises covered,
+  24,570 enterprise-visits, 9,493 symposia, 11,449 problems), about a minute on two cores.
+
+Both go through the public services only (EnterpriseService.create, VisitService.create,
+ProblemService.take_step...), nested in one transaction.
 
 Everything is generated from one ``random.Random(seed)`` in a fixed order, relative to ``clock.today()``
 (visits cover the last twelve months): the same seed on the same day gives the same data. Names,
@@ -31,11 +28,10 @@ from datetime import date, timedelta
 
 from app import lifecycle as lc
 from app import uscc as uscc_rules
-from app.clock import now_utc, parse_date, today
+from app.clock import now_utc, today
 from app.errors import AppError, ValidationError
 from app.installation import get_setting, set_setting
 from app.problems import ProblemInput
-from app.textsearch import index_columns, initials
 from app.visits import SYMPOSIUM, Attendee, VisitInput
 
 SIZES = ("small", "city")
@@ -56,11 +52,21 @@ class DemoCancelled(AppError):
 
 # Relative weight of each unit's "四上" enterprises (city scale) and whether it is mostly urban services.
 UNIT_WEIGHTS = {
-    "U410105": (1650, "urban"), "U410100ZD": (1250, "urban"), "U410171": (1050, "industrial"),
-    "U410172": (950, "industrial"), "U410173": (900, "industrial"), "U410102": (700, "urban"),
-    "U410103": (800, "urban"), "U410104": (700, "urban"), "U410108": (420, "urban"),
-    "U410106": (230, "industrial"), "U410181": (720, "industrial"), "U410182": (620, "industrial"),
-    "U410183": (600, "industrial"), "U410184": (900, "industrial"), "U410185": (420, "industrial"),
+    "U410105": (1650, "urban"),
+    "U410100ZD": (1250, "urban"),
+    "U410171": (1050, "industrial"),
+    "U410172": (950, "industrial"),
+    "U410173": (900, "industrial"),
+    "U410102": (700, "urban"),
+    "U410103": (800, "urban"),
+    "U410104": (700, "urban"),
+    "U410108": (420, "urban"),
+    "U410106": (230, "industrial"),
+    "U410181": (720, "industrial"),
+    "U410182": (620, "industrial"),
+    "U410183": (600, "industrial"),
+    "U410184": (900, "industrial"),
+    "U410185": (420, "industrial"),
     "U410122": (620, "industrial"),
 }
 
@@ -80,10 +86,30 @@ class Scale:
 
 
 SCALES = {
-    "small": Scale("small", covered=56, uncovered=4, groups=4, cadres=16, enterprise_visits=172, symposia=62,
-                   problems=80, home_share=0.86, cso_per_unit=1),
-    "city": Scale("city", covered=12_327, uncovered=260, groups=211, cadres=5_084, enterprise_visits=24_570,
-                  symposia=9_493, problems=11_449, home_share=0.0, cso_per_unit=12),
+    "small": Scale(
+        "small",
+        covered=56,
+        uncovered=4,
+        groups=4,
+        cadres=16,
+        enterprise_visits=172,
+        symposia=62,
+        problems=80,
+        home_share=0.86,
+        cso_per_unit=1,
+    ),
+    "city": Scale(
+        "city",
+        covered=12_327,
+        uncovered=260,
+        groups=211,
+        cadres=5_084,
+        enterprise_visits=24_570,
+        symposia=9_493,
+        problems=11_449,
+        home_share=0.0,
+        cso_per_unit=12,
+    ),
 }
 
 # ------------------------------------------------------------------------------------------------
@@ -97,15 +123,65 @@ SURNAMES = (
 SURNAME_WEIGHTS = tuple(max(1, 40 - i // 3) for i in range(len(SURNAMES)))
 GIVEN_1 = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超霞平刚辉鹏华飞斌宇浩凯健俊帆帅旭宁琳颖倩蕾晶博阳鑫昊然瑶婷"
 GIVEN_2 = (
-    "建华", "志强", "海燕", "晓东", "国庆", "红梅", "丽娟", "新华", "文杰", "春雷", "振宇", "梦瑶", "晓燕",
-    "永刚", "建军", "卫东", "秀英", "桂兰", "玉兰", "淑珍", "雪梅", "家豪", "子涵", "一鸣", "浩然", "思远",
-    "俊峰", "学文", "金凤", "宏伟", "德胜", "向阳", "丹丹", "亚楠", "晓光", "书瑞", "立新", "庆丰", "昊天",
-    "雨萱", "佳怡", "嘉怡", "梓轩", "博文", "宇航", "瑞峰", "长江", "中原", "豫生", "郑阳", "靖宇", "明远",
+    "建华",
+    "志强",
+    "海燕",
+    "晓东",
+    "国庆",
+    "红梅",
+    "丽娟",
+    "新华",
+    "文杰",
+    "春雷",
+    "振宇",
+    "梦瑶",
+    "晓燕",
+    "永刚",
+    "建军",
+    "卫东",
+    "秀英",
+    "桂兰",
+    "玉兰",
+    "淑珍",
+    "雪梅",
+    "家豪",
+    "子涵",
+    "一鸣",
+    "浩然",
+    "思远",
+    "俊峰",
+    "学文",
+    "金凤",
+    "宏伟",
+    "德胜",
+    "向阳",
+    "丹丹",
+    "亚楠",
+    "晓光",
+    "书瑞",
+    "立新",
+    "庆丰",
+    "昊天",
+    "雨萱",
+    "佳怡",
+    "嘉怡",
+    "梓轩",
+    "博文",
+    "宇航",
+    "瑞峰",
+    "长江",
+    "中原",
+    "豫生",
+    "郑阳",
+    "靖宇",
+    "明远",
 )
 
 NAME_PREFIX = (("郑州", 50), ("河南", 20), ("郑州市", 8), ("中原", 6), ("河南省", 4), ("", 12))
-BRAND_1 = "华瑞鑫恒宏博嘉润德祥泰安康通达远盛兴昌隆海豫嵩凯锦辰启明亿众宸航翔腾智睿创天正金银丰雅坤源" \
-          "中宇新诚信威力美佳联合众科百佰万顺和永鼎晟昊煜嘉禾伟业"
+BRAND_1 = (
+    "华瑞鑫恒宏博嘉润德祥泰安康通达远盛兴昌隆海豫嵩凯锦辰启明亿众宸航翔腾智睿创天正金银丰雅坤源"
+    "中宇新诚信威力美佳联合众科百佰万顺和永鼎晟昊煜嘉禾伟业"
+)
 BRAND_2 = "韵泰达通远盛源丰华晟辉诚信邦立宇腾驰创峰川林宸逸航星卓越锐拓新鼎益禾汇豪凯森晖弘瀚"
 SUFFIXES = (("有限公司", 78), ("股份有限公司", 14), ("有限责任公司", 8))
 
@@ -159,16 +235,16 @@ TRADES = (
 
 TOWNSHIPS = {
     "U410105": "经八路街道 花园路街道 人民路街道 杜岭街道 大石桥街道 南阳路街道 南阳新村街道 文化路街道 丰产路街道 "
-               "东风路街道 北林路街道 未来路街道 凤凰台街道 国基路街道 杨金路街道 丰庆路街道 兴达路街道",
+    "东风路街道 北林路街道 未来路街道 凤凰台街道 国基路街道 杨金路街道 丰庆路街道 兴达路街道",
     "U410100ZD": "如意湖街道 龙子湖街道 博学路街道 祭城路街道 商都路街道 金光路街道 龙源路街道 杨桥街道 豫兴街道",
     "U410171": "明湖街道 潮河街道 京航街道 九龙街道 前程街道 祥云街道",
     "U410172": "石佛街道 沟赵街道 枫杨街道 梧桐街道 双桥街道",
     "U410173": "新港街道 滨河街道 明港街道 银河街道 冯堂街道 八岗街道",
     "U410102": "林山寨街道 建设路街道 棉纺路街道 秦岭路街道 桐柏路街道 三官庙街道 绿东村街道 汝河路街道 须水街道",
     "U410103": "淮河路街道 解放路街道 铭功路街道 一马路街道 蜜蜂张街道 五里堡街道 大学路街道 建中街街道 福华街街道 "
-               "德化街街道 嵩山路街道 京广路街道 长江路街道 马寨镇 侯寨乡",
+    "德化街街道 嵩山路街道 京广路街道 长江路街道 马寨镇 侯寨乡",
     "U410104": "北下街街道 西大街街道 南关街道 城东路街道 东大街街道 二里岗街道 陇海马路街道 紫荆山南路街道 "
-               "航海东路街道 十八里河街道 南曹街道 金岱街道",
+    "航海东路街道 十八里河街道 南曹街道 金岱街道",
     "U410108": "新城街道 刘寨街道 老鸦陈街道 长兴路街道 迎宾路街道 大河路街道 花园口镇 古荥镇",
     "U410106": "济源路街道 中心路街道 新安路街道 工业路街道 矿山街道 峡窝镇",
     "U410181": "孝义街道 新华路街道 杜甫路街道 紫荆路街道 永安路街道 回郭镇 竹林镇 小关镇 米河镇 站街镇 康店镇",
@@ -196,18 +272,60 @@ ROADS = {
     "U410185": "少林大道 嵩阳路 中岳大街 大禹路",
     "U410122": "青年路 广惠街 万胜路 官渡大道 郑开大道",
 }
-BUILDINGS = ("绿地中心北塔", "建业凯旋广场", "升龙国际中心", "正商木华广场", "金成时代广场", "企业总部港",
-             "科技产业园", "双创中心", "电子商务产业园")
-TAG_EXTRAS = (("高新技术企业", 12), ("科技型中小企业", 14), ("专精特新", 6), ("专精特新小巨人", 1.2),
-              ("科技瞪羚企业", 1.5), ("三高企业", 3), ("链主企业", 0.6), ("单项冠军", 0.3),
-              ("小微企业园入园企业", 2))
+BUILDINGS = (
+    "绿地中心北塔",
+    "建业凯旋广场",
+    "升龙国际中心",
+    "正商木华广场",
+    "金成时代广场",
+    "企业总部港",
+    "科技产业园",
+    "双创中心",
+    "电子商务产业园",
+)
+TAG_EXTRAS = (
+    ("高新技术企业", 12),
+    ("科技型中小企业", 14),
+    ("专精特新", 6),
+    ("专精特新小巨人", 1.2),
+    ("科技瞪羚企业", 1.5),
+    ("三高企业", 3),
+    ("链主企业", 0.6),
+    ("单项冠军", 0.3),
+    ("小微企业园入园企业", 2),
+)
 SCALE_WEIGHTS = (("大型", 5), ("中型", 22), ("小型", 55), ("微型", 18))
 TITLES = ("总经理", "副总经理", "财务总监", "办公室主任", "行政主管", "人力资源部经理", "生产厂长", "董事会秘书")
 
-LOCAL_DEPTS = ("发展改革委", "工信局", "财政局", "人社局", "自然资源局", "生态环境分局", "住建局", "城管局",
-               "商务局", "市场监管局", "科技局", "金融服务中心", "政务服务中心", "司法局")
-POST_DEPTS = ("发改委", "工信局", "财政局", "人社局", "商务局", "市场监管局", "住建局", "科技局", "统计局",
-              "营商办", "金融服务中心")
+LOCAL_DEPTS = (
+    "发展改革委",
+    "工信局",
+    "财政局",
+    "人社局",
+    "自然资源局",
+    "生态环境分局",
+    "住建局",
+    "城管局",
+    "商务局",
+    "市场监管局",
+    "科技局",
+    "金融服务中心",
+    "政务服务中心",
+    "司法局",
+)
+POST_DEPTS = (
+    "发改委",
+    "工信局",
+    "财政局",
+    "人社局",
+    "商务局",
+    "市场监管局",
+    "住建局",
+    "科技局",
+    "统计局",
+    "营商办",
+    "金融服务中心",
+)
 POST_OFFICES = ("综合科", "规划科", "企业服务科", "政策法规科", "办公室", "行政审批科", "项目推进科")
 CADRE_ROLE_MIX = (("金牌店小二", 8), ("星级服务员", 10), ("服务专员", 25), ("助企干部", 57))
 CSO_POSTS = {
@@ -218,15 +336,31 @@ CSO_POSTS = {
 }
 POST_PREFIX = {"区": "区", "县级市": "市", "县": "县", "开发区": "管委会"}
 
-BANKS = ("中原银行", "郑州银行", "工商银行郑州分行", "建设银行河南省分行", "农业银行郑州分行", "邮储银行郑州分行",
-         "交通银行河南省分行", "招商银行郑州分行")
+BANKS = (
+    "中原银行",
+    "郑州银行",
+    "工商银行郑州分行",
+    "建设银行河南省分行",
+    "农业银行郑州分行",
+    "邮储银行郑州分行",
+    "交通银行河南省分行",
+    "招商银行郑州分行",
+)
 POLICIES = (
-    "《郑州市支持中小企业纾困发展若干措施》", "《郑州市稳经济促增长若干政策措施》", "《郑州市“万人助万企”活动实施方案》",
-    "《郑州市加快推进专精特新中小企业高质量发展若干措施》", "《郑州市促进工业稳增长若干措施》",
-    "《郑州市支持科技创新若干政策措施》", "《关于延续实施阶段性降低失业保险费率政策的通知》",
-    "《郑州市稳岗返还“免申即享”实施办法》", "《河南省制造业高质量发展专项资金管理办法》",
-    "《郑州市高新技术企业认定奖励办法》", "《关于进一步支持小微企业和个体工商户发展有关税费政策的公告》",
-    "《郑州市“免申即享”惠企政策清单》", "《郑州市促进外贸稳定增长若干措施》", "《郑州市数字化转型专项资金管理办法》",
+    "《郑州市支持中小企业纾困发展若干措施》",
+    "《郑州市稳经济促增长若干政策措施》",
+    "《郑州市“万人助万企”活动实施方案》",
+    "《郑州市加快推进专精特新中小企业高质量发展若干措施》",
+    "《郑州市促进工业稳增长若干措施》",
+    "《郑州市支持科技创新若干政策措施》",
+    "《关于延续实施阶段性降低失业保险费率政策的通知》",
+    "《郑州市稳岗返还“免申即享”实施办法》",
+    "《河南省制造业高质量发展专项资金管理办法》",
+    "《郑州市高新技术企业认定奖励办法》",
+    "《关于进一步支持小微企业和个体工商户发展有关税费政策的公告》",
+    "《郑州市“免申即享”惠企政策清单》",
+    "《郑州市促进外贸稳定增长若干措施》",
+    "《郑州市数字化转型专项资金管理办法》",
 )
 HONORS = ("专精特新中小企业", "高新技术企业", "省级工程技术研究中心", "市级企业技术中心", "智能工厂", "绿色工厂")
 EXPOS = ("中国（郑州）国际工业博览会", "中国国际进口博览会", "广交会", "中国国际服务贸易交易会", "全球跨境电子商务大会")
@@ -236,141 +370,402 @@ APPROVERS = ("张立新", "李卫东", "刘建华", "陈志强", "杨国庆", "�
 # Problem categories: weight, (title, description, request) templates, local lead departments, city lead units,
 # outcome notes of a solved problem.
 CATEGORIES: dict[str, dict] = {
-    "finance": {"w": 17, "local": ("金融服务中心",), "city": ("D13",), "t": (
-        ("流动资金贷款到期续贷困难",
-         "企业在{bank}的{amt}万元流动资金贷款将于{month}月到期，受下游客户回款周期延长影响，自有资金难以按期还款续贷。",
-         "希望协调{bank}办理无还本续贷或展期，避免资金链紧张。"),
-        ("扩产项目中长期贷款缺口",
-         "企业新上{product}项目总投资约{big}万元，目前尚有{amt}万元资金缺口，缺少有效抵押物。",
-         "希望推荐对接政府性融资担保机构和合作银行，给予中长期项目贷款支持。"),
-        ("创业担保贷款贴息未拨付", "企业符合小微企业创业担保贷款贴息条件，已按要求提交申请材料，贴息资金尚未拨付。",
-         "希望协调加快贴息资金审核拨付。"),
-        ("应收账款融资渠道不畅", "企业对{n}家下游客户有应收账款约{amt}万元，希望通过应收账款质押融资盘活资金。",
-         "希望协调银行开展供应链金融业务，支持应收账款质押融资。"),
-    ), "done": ("经{lead}协调{bank}，已为企业办理续贷{amt}万元，企业资金周转压力缓解。",
-                "经{lead}组织银企对接，{bank}已向企业发放贷款{amt}万元。",
-                "相关资金已拨付到位，企业确认收到。")},
-    "labour": {"w": 14, "local": ("人社局",), "city": ("D05", "D30"), "t": (
-        ("一线技术工人招工难", "企业订单增加，一线技术工人缺口约{n}人，其中数控操作、焊工等技能岗位招聘困难。",
-         "希望人社部门组织专场招聘会，协调职业院校对接输送技能人才。"),
-        ("稳岗返还资金未到账", "企业上年度稳岗返还资金已公示，目前尚未到账。", "希望协调加快稳岗返还资金拨付。"),
-        ("研发人才落户及子女入学", "企业引进的{n}名硕士以上研发人员办理落户及子女入学手续遇到困难。",
-         "希望协调落实人才引进相关政策，提供“一站式”服务。"),
-        ("员工社保关系转移接续慢", "企业部分外地员工社保关系转移接续办理周期较长，员工意见较大。",
-         "希望社保部门开辟绿色通道，缩短办理时限。"),
-    ), "done": ("{lead}已组织专场招聘会，帮助企业招聘一线工人{n}人。", "稳岗返还资金已拨付到企业账户。",
-                "已开辟绿色通道，相关手续全部办结。")},
-    "land": {"w": 7, "local": ("自然资源局",), "city": ("D06", "D29"), "t": (
-        ("扩建项目用地指标", "企业拟扩建{product}生产车间，需新增工业用地约{mu}亩，目前尚无用地指标。",
-         "希望协调纳入年度用地计划，支持项目落地。"),
-        ("厂区不动产权证书办理", "企业厂区{mu}亩土地因历史遗留问题至今未办理不动产权证书，影响企业抵押融资。",
-         "希望协调相关部门解决历史遗留问题，办理不动产权证书。"),
-        ("规划条件与生产工艺不匹配", "企业新建厂房容积率要求与行业生产工艺不匹配，需调整规划设计条件。",
-         "希望资源规划部门研究调整规划条件。"),
-    ), "done": ("{lead}已将项目纳入年度用地计划，用地手续正在按程序办理，企业认可。",
-                "经联合会商，历史遗留问题已解决，企业已领取不动产权证书。",
-                "规划条件已按程序调整，企业已取得建设用地规划许可。")},
-    "approval": {"w": 12, "local": ("住建局", "政务服务中心", "市场监管局"), "city": ("D08", "D16", "D12", "D07"),
-                 "t": (
-        ("施工许可办理进度慢", "企业{product}项目已取得建设工程规划许可，施工许可证办理进度较慢，影响项目开工。",
-         "希望住建部门提前介入指导，加快施工许可审批。"),
-        ("新建厂房竣工联合验收", "企业新建厂房已完工，需办理消防、规划等竣工联合验收。", "希望协调开展联合验收，尽快投入使用。"),
-        ("技改项目环评审批", "企业技改项目环境影响评价文件已报送，审批时间较长。", "希望生态环境部门加快环评审批。"),
-        ("特种设备使用登记", "企业新购置{n}台特种设备需办理使用登记。", "希望市场监管部门上门指导，压缩办理时限。"),
-    ), "done": ("{lead}实行容缺受理，施工许可证已核发。", "已组织联合验收，企业厂房通过竣工验收。",
-                "相关审批手续已办结，企业已取得批复文件。")},
-    "utilities": {"w": 8, "local": ("城管局",), "city": ("D34", "D35", "D36", "D37"), "t": (
-        ("新增用电负荷报装", "企业新增生产设备，需增容变压器约{kva}千伏安，报装流程较长。",
-         "希望供电公司开辟绿色通道，尽快完成增容。"),
-        ("天然气管道接入", "企业新建厂区尚未接通天然气管道，目前使用液化气，成本较高。", "希望燃气公司尽快规划敷设管道并接入。"),
-        ("园区供水压力不足", "企业所在园区供水管网压力不足，用水高峰时段影响生产。", "希望自来水公司排查改造园区供水管网。"),
-        ("冬季供暖接入", "企业办公楼尚未接入集中供热，冬季需自行采暖。", "希望热力公司评估接入条件，尽快接入集中供热。"),
-    ), "done": ("{lead}已完成增容工程，企业新增设备已通电投产。", "管道已敷设完毕并通气，企业用气成本明显下降。",
-                "供水管网已改造完成，企业生产用水恢复正常。")},
-    "logistics": {"w": 5, "local": ("商务局",), "city": ("D17", "D33", "D10", "D14", "D19"), "t": (
-        ("进口原料通关时间长", "企业进口的关键原材料通关查验时间较长，影响生产计划。", "希望海关提供通关便利，推行“提前申报”。"),
-        ("出口退税办理周期长", "企业出口退税办理周期较长，占用流动资金约{amt}万元。", "希望税务部门加快出口退税审核办理。"),
-        ("货车进城通行证办理", "企业原材料运输车辆进城通行证办理困难，影响物流效率。", "希望公安交管部门协助办理货车通行证。"),
-    ), "done": ("{lead}已为企业开通通关便利，通关时间明显缩短。", "出口退税已审核办理，退税款已到账。",
-                "已为企业办理货车通行证{n}张。")},
-    "policy": {"w": 14, "local": ("财政局", "发展改革委", "工信局"), "city": ("D04", "D14", "D02", "D01"), "t": (
-        ("奖补资金兑现", "企业获评{honor}，相关奖励资金{award}万元尚未兑现。", "希望协调财政部门加快奖补资金拨付。"),
-        ("研发费用加计扣除政策咨询", "企业对研发费用加计扣除政策的归集范围和申报流程不清楚。", "希望税务部门上门开展政策辅导。"),
-        ("技改补助申报", "企业今年完成智能化改造投资约{big}万元，希望申报技改补助。", "希望工信部门指导申报，争取技改专项资金支持。"),
-        ("惠企政策未享受", "企业符合{policy}有关条款，但尚未享受到相应支持。", "希望按“免申即享”方式直接兑现。"),
-    ), "done": ("奖补资金{award}万元已拨付到企业账户。", "{lead}已上门开展政策辅导，企业已完成申报。",
-                "已按“免申即享”方式兑现政策资金，企业确认收到。")},
-    "market": {"w": 9, "local": ("商务局", "工信局"), "city": ("D11", "D02"), "t": (
-        ("拓展产品销售渠道", "受市场需求波动影响，企业{product}订单较去年同期下降约{pct}%。",
-         "希望协助对接省内重点企业和产业链上下游，开展产销对接。"),
-        ("参与政府采购", "企业产品已取得相关认证，希望参与政府采购项目。", "希望指导企业入驻政府采购平台，了解采购政策。"),
-        ("参展费用补贴", "企业计划参加{expo}，展位费用较高。", "希望给予参展补贴支持。"),
-    ), "done": ("{lead}组织产销对接会，企业与{n}家客户达成合作意向。", "已指导企业完成政府采购平台入驻。",
-                "参展补贴已按政策兑现。")},
-    "innovation": {"w": 5, "local": ("科技局",), "city": ("D03", "D12"), "t": (
-        ("高新技术企业认定辅导", "企业拟申报高新技术企业，对知识产权、研发投入等指标要求把握不准。", "希望科技部门提供申报辅导。"),
-        ("产学研合作对接", "企业在{tech}方面存在技术瓶颈，希望与高校院所开展合作。", "希望协调郑州大学、河南工业大学等高校对接合作。"),
-        ("研发平台建设指导", "企业拟建设市级工程技术研究中心，缺少申报指导。", "希望科技部门给予指导和支持。"),
-        ("专利侵权维权", "企业核心产品专利被侵权，维权成本较高。", "希望市场监管部门协助开展知识产权维权。"),
-    ), "done": ("{lead}已组织专家上门辅导，企业已提交申报材料。", "已促成企业与高校签订产学研合作协议。",
-                "侵权案件已立案查处，企业权益得到维护。")},
-    "infrastructure": {"w": 4, "local": ("城管局", "住建局"), "city": ("D08", "D09", "D10", "D20"), "t": (
-        ("厂区周边道路未打通", "企业厂区北侧规划道路{road}尚未打通，大型货车进出不便。", "希望尽快实施道路打通工程。"),
-        ("市政雨污管网未接入", "企业所在区域市政雨污管网尚未建成，厂区污水需自行拉运处理。", "希望加快配套管网建设。"),
-        ("园区道路照明不足", "园区道路照明不足，夜间员工通勤存在安全隐患。", "希望完善园区路灯等设施。"),
-    ), "done": ("道路打通工程已完工通车。", "配套管网已建成，企业污水已接入市政管网。", "园区路灯已安装完成并投入使用。")},
-    "environment": {"w": 2.5, "local": ("生态环境分局",), "city": ("D07",), "t": (
-        ("重污染天气绩效分级", "企业已完成超低排放改造，希望申请绩效分级评级，减少重污染天气期间停限产影响。",
-         "希望生态环境部门指导开展绩效分级申报。"),
-        ("VOCs治理设施改造", "企业VOCs治理设施需升级改造，对技术路线把握不准。", "希望组织专家上门提供技术帮扶。"),
-        ("排污许可证变更", "企业产能调整后需办理排污许可证变更。", "希望加快办理。"),
-    ), "done": ("{lead}已指导企业完成绩效分级申报并通过评级。", "专家已上门帮扶，企业治理设施改造完成。",
-                "排污许可证变更已办结。")},
-    "legal": {"w": 2.5, "local": ("司法局",), "city": ("D25", "D38"), "t": (
-        ("下游客户拖欠货款", "企业被下游客户拖欠货款约{amt}万元，多次催收未果。", "希望协调法律服务机构提供法律援助，依法维护企业权益。"),
-        ("合同纠纷案件执行", "企业涉及一起买卖合同纠纷案件，已胜诉但执行进度较慢。", "希望法院依法加快案件执行。"),
-        ("涉企检查频次较多", "企业反映年内接受各类检查次数较多，影响正常生产经营。", "希望统筹开展“综合查一次”，减少对企业的干扰。"),
-    ), "done": ("经{lead}协调，欠款已部分回收，剩余款项已签订还款协议。", "案件已执行完毕，企业收回款项。",
-                "已将企业纳入“综合查一次”名单，检查频次明显减少。")},
-    "epidemic": {"w": 0, "local": ("政务服务中心",), "city": ("D22",), "t": (
-        ("员工返岗防疫保障", "企业员工返岗防疫物资不足。", "希望协调防疫物资保障。"),
-    ), "done": ("防疫物资已协调到位。",)},
-    "other": {"w": 2, "local": ("发展改革委", "工信局"), "city": ("D01", "D23", "D10", "D09"), "t": (
-        ("员工通勤公交线路", "企业员工{n}余人，厂区周边无公交线路，员工通勤不便。", "希望协调公交公司开通或延伸公交线路。"),
-        ("职工子女就近入学", "企业员工子女在就近学校入学存在困难。", "希望教育部门统筹解决。"),
-        ("企业周边环境整治", "企业周边存在占道经营、垃圾堆放等问题。", "希望城管部门开展周边环境整治。"),
-    ), "done": ("已协调公交公司延伸线路，企业员工通勤问题解决。", "已按政策统筹安排职工子女入学。", "周边环境已完成集中整治。")},
+    "finance": {
+        "w": 17,
+        "local": ("金融服务中心",),
+        "city": ("D13",),
+        "t": (
+            (
+                "流动资金贷款到期续贷困难",
+                "企业在{bank}的{amt}万元流动资金贷款将于{month}月到期，受下游客户回款周期延长影响，自有资金难以按期还款续贷。",
+                "希望协调{bank}办理无还本续贷或展期，避免资金链紧张。",
+            ),
+            (
+                "扩产项目中长期贷款缺口",
+                "企业新上{product}项目总投资约{big}万元，目前尚有{amt}万元资金缺口，缺少有效抵押物。",
+                "希望推荐对接政府性融资担保机构和合作银行，给予中长期项目贷款支持。",
+            ),
+            (
+                "创业担保贷款贴息未拨付",
+                "企业符合小微企业创业担保贷款贴息条件，已按要求提交申请材料，贴息资金尚未拨付。",
+                "希望协调加快贴息资金审核拨付。",
+            ),
+            (
+                "应收账款融资渠道不畅",
+                "企业对{n}家下游客户有应收账款约{amt}万元，希望通过应收账款质押融资盘活资金。",
+                "希望协调银行开展供应链金融业务，支持应收账款质押融资。",
+            ),
+        ),
+        "done": (
+            "经{lead}协调{bank}，已为企业办理续贷{amt}万元，企业资金周转压力缓解。",
+            "经{lead}组织银企对接，{bank}已向企业发放贷款{amt}万元。",
+            "相关资金已拨付到位，企业确认收到。",
+        ),
+    },
+    "labour": {
+        "w": 14,
+        "local": ("人社局",),
+        "city": ("D05", "D30"),
+        "t": (
+            (
+                "一线技术工人招工难",
+                "企业订单增加，一线技术工人缺口约{n}人，其中数控操作、焊工等技能岗位招聘困难。",
+                "希望人社部门组织专场招聘会，协调职业院校对接输送技能人才。",
+            ),
+            ("稳岗返还资金未到账", "企业上年度稳岗返还资金已公示，目前尚未到账。", "希望协调加快稳岗返还资金拨付。"),
+            (
+                "研发人才落户及子女入学",
+                "企业引进的{n}名硕士以上研发人员办理落户及子女入学手续遇到困难。",
+                "希望协调落实人才引进相关政策，提供“一站式”服务。",
+            ),
+            (
+                "员工社保关系转移接续慢",
+                "企业部分外地员工社保关系转移接续办理周期较长，员工意见较大。",
+                "希望社保部门开辟绿色通道，缩短办理时限。",
+            ),
+        ),
+        "done": (
+            "{lead}已组织专场招聘会，帮助企业招聘一线工人{n}人。",
+            "稳岗返还资金已拨付到企业账户。",
+            "已开辟绿色通道，相关手续全部办结。",
+        ),
+    },
+    "land": {
+        "w": 7,
+        "local": ("自然资源局",),
+        "city": ("D06", "D29"),
+        "t": (
+            (
+                "扩建项目用地指标",
+                "企业拟扩建{product}生产车间，需新增工业用地约{mu}亩，目前尚无用地指标。",
+                "希望协调纳入年度用地计划，支持项目落地。",
+            ),
+            (
+                "厂区不动产权证书办理",
+                "企业厂区{mu}亩土地因历史遗留问题至今未办理不动产权证书，影响企业抵押融资。",
+                "希望协调相关部门解决历史遗留问题，办理不动产权证书。",
+            ),
+            (
+                "规划条件与生产工艺不匹配",
+                "企业新建厂房容积率要求与行业生产工艺不匹配，需调整规划设计条件。",
+                "希望资源规划部门研究调整规划条件。",
+            ),
+        ),
+        "done": (
+            "{lead}已将项目纳入年度用地计划，用地手续正在按程序办理，企业认可。",
+            "经联合会商，历史遗留问题已解决，企业已领取不动产权证书。",
+            "规划条件已按程序调整，企业已取得建设用地规划许可。",
+        ),
+    },
+    "approval": {
+        "w": 12,
+        "local": ("住建局", "政务服务中心", "市场监管局"),
+        "city": ("D08", "D16", "D12", "D07"),
+        "t": (
+            (
+                "施工许可办理进度慢",
+                "企业{product}项目已取得建设工程规划许可，施工许可证办理进度较慢，影响项目开工。",
+                "希望住建部门提前介入指导，加快施工许可审批。",
+            ),
+            (
+                "新建厂房竣工联合验收",
+                "企业新建厂房已完工，需办理消防、规划等竣工联合验收。",
+                "希望协调开展联合验收，尽快投入使用。",
+            ),
+            (
+                "技改项目环评审批",
+                "企业技改项目环境影响评价文件已报送，审批时间较长。",
+                "希望生态环境部门加快环评审批。",
+            ),
+            ("特种设备使用登记", "企业新购置{n}台特种设备需办理使用登记。", "希望市场监管部门上门指导，压缩办理时限。"),
+        ),
+        "done": (
+            "{lead}实行容缺受理，施工许可证已核发。",
+            "已组织联合验收，企业厂房通过竣工验收。",
+            "相关审批手续已办结，企业已取得批复文件。",
+        ),
+    },
+    "utilities": {
+        "w": 8,
+        "local": ("城管局",),
+        "city": ("D34", "D35", "D36", "D37"),
+        "t": (
+            (
+                "新增用电负荷报装",
+                "企业新增生产设备，需增容变压器约{kva}千伏安，报装流程较长。",
+                "希望供电公司开辟绿色通道，尽快完成增容。",
+            ),
+            (
+                "天然气管道接入",
+                "企业新建厂区尚未接通天然气管道，目前使用液化气，成本较高。",
+                "希望燃气公司尽快规划敷设管道并接入。",
+            ),
+            (
+                "园区供水压力不足",
+                "企业所在园区供水管网压力不足，用水高峰时段影响生产。",
+                "希望自来水公司排查改造园区供水管网。",
+            ),
+            (
+                "冬季供暖接入",
+                "企业办公楼尚未接入集中供热，冬季需自行采暖。",
+                "希望热力公司评估接入条件，尽快接入集中供热。",
+            ),
+        ),
+        "done": (
+            "{lead}已完成增容工程，企业新增设备已通电投产。",
+            "管道已敷设完毕并通气，企业用气成本明显下降。",
+            "供水管网已改造完成，企业生产用水恢复正常。",
+        ),
+    },
+    "logistics": {
+        "w": 5,
+        "local": ("商务局",),
+        "city": ("D17", "D33", "D10", "D14", "D19"),
+        "t": (
+            (
+                "进口原料通关时间长",
+                "企业进口的关键原材料通关查验时间较长，影响生产计划。",
+                "希望海关提供通关便利，推行“提前申报”。",
+            ),
+            (
+                "出口退税办理周期长",
+                "企业出口退税办理周期较长，占用流动资金约{amt}万元。",
+                "希望税务部门加快出口退税审核办理。",
+            ),
+            (
+                "货车进城通行证办理",
+                "企业原材料运输车辆进城通行证办理困难，影响物流效率。",
+                "希望公安交管部门协助办理货车通行证。",
+            ),
+        ),
+        "done": (
+            "{lead}已为企业开通通关便利，通关时间明显缩短。",
+            "出口退税已审核办理，退税款已到账。",
+            "已为企业办理货车通行证{n}张。",
+        ),
+    },
+    "policy": {
+        "w": 14,
+        "local": ("财政局", "发展改革委", "工信局"),
+        "city": ("D04", "D14", "D02", "D01"),
+        "t": (
+            (
+                "奖补资金兑现",
+                "企业获评{honor}，相关奖励资金{award}万元尚未兑现。",
+                "希望协调财政部门加快奖补资金拨付。",
+            ),
+            (
+                "研发费用加计扣除政策咨询",
+                "企业对研发费用加计扣除政策的归集范围和申报流程不清楚。",
+                "希望税务部门上门开展政策辅导。",
+            ),
+            (
+                "技改补助申报",
+                "企业今年完成智能化改造投资约{big}万元，希望申报技改补助。",
+                "希望工信部门指导申报，争取技改专项资金支持。",
+            ),
+            ("惠企政策未享受", "企业符合{policy}有关条款，但尚未享受到相应支持。", "希望按“免申即享”方式直接兑现。"),
+        ),
+        "done": (
+            "奖补资金{award}万元已拨付到企业账户。",
+            "{lead}已上门开展政策辅导，企业已完成申报。",
+            "已按“免申即享”方式兑现政策资金，企业确认收到。",
+        ),
+    },
+    "market": {
+        "w": 9,
+        "local": ("商务局", "工信局"),
+        "city": ("D11", "D02"),
+        "t": (
+            (
+                "拓展产品销售渠道",
+                "受市场需求波动影响，企业{product}订单较去年同期下降约{pct}%。",
+                "希望协助对接省内重点企业和产业链上下游，开展产销对接。",
+            ),
+            (
+                "参与政府采购",
+                "企业产品已取得相关认证，希望参与政府采购项目。",
+                "希望指导企业入驻政府采购平台，了解采购政策。",
+            ),
+            ("参展费用补贴", "企业计划参加{expo}，展位费用较高。", "希望给予参展补贴支持。"),
+        ),
+        "done": (
+            "{lead}组织产销对接会，企业与{n}家客户达成合作意向。",
+            "已指导企业完成政府采购平台入驻。",
+            "参展补贴已按政策兑现。",
+        ),
+    },
+    "innovation": {
+        "w": 5,
+        "local": ("科技局",),
+        "city": ("D03", "D12"),
+        "t": (
+            (
+                "高新技术企业认定辅导",
+                "企业拟申报高新技术企业，对知识产权、研发投入等指标要求把握不准。",
+                "希望科技部门提供申报辅导。",
+            ),
+            (
+                "产学研合作对接",
+                "企业在{tech}方面存在技术瓶颈，希望与高校院所开展合作。",
+                "希望协调郑州大学、河南工业大学等高校对接合作。",
+            ),
+            ("研发平台建设指导", "企业拟建设市级工程技术研究中心，缺少申报指导。", "希望科技部门给予指导和支持。"),
+            ("专利侵权维权", "企业核心产品专利被侵权，维权成本较高。", "希望市场监管部门协助开展知识产权维权。"),
+        ),
+        "done": (
+            "{lead}已组织专家上门辅导，企业已提交申报材料。",
+            "已促成企业与高校签订产学研合作协议。",
+            "侵权案件已立案查处，企业权益得到维护。",
+        ),
+    },
+    "infrastructure": {
+        "w": 4,
+        "local": ("城管局", "住建局"),
+        "city": ("D08", "D09", "D10", "D20"),
+        "t": (
+            (
+                "厂区周边道路未打通",
+                "企业厂区北侧规划道路{road}尚未打通，大型货车进出不便。",
+                "希望尽快实施道路打通工程。",
+            ),
+            (
+                "市政雨污管网未接入",
+                "企业所在区域市政雨污管网尚未建成，厂区污水需自行拉运处理。",
+                "希望加快配套管网建设。",
+            ),
+            ("园区道路照明不足", "园区道路照明不足，夜间员工通勤存在安全隐患。", "希望完善园区路灯等设施。"),
+        ),
+        "done": (
+            "道路打通工程已完工通车。",
+            "配套管网已建成，企业污水已接入市政管网。",
+            "园区路灯已安装完成并投入使用。",
+        ),
+    },
+    "environment": {
+        "w": 2.5,
+        "local": ("生态环境分局",),
+        "city": ("D07",),
+        "t": (
+            (
+                "重污染天气绩效分级",
+                "企业已完成超低排放改造，希望申请绩效分级评级，减少重污染天气期间停限产影响。",
+                "希望生态环境部门指导开展绩效分级申报。",
+            ),
+            ("VOCs治理设施改造", "企业VOCs治理设施需升级改造，对技术路线把握不准。", "希望组织专家上门提供技术帮扶。"),
+            ("排污许可证变更", "企业产能调整后需办理排污许可证变更。", "希望加快办理。"),
+        ),
+        "done": (
+            "{lead}已指导企业完成绩效分级申报并通过评级。",
+            "专家已上门帮扶，企业治理设施改造完成。",
+            "排污许可证变更已办结。",
+        ),
+    },
+    "legal": {
+        "w": 2.5,
+        "local": ("司法局",),
+        "city": ("D25", "D38"),
+        "t": (
+            (
+                "下游客户拖欠货款",
+                "企业被下游客户拖欠货款约{amt}万元，多次催收未果。",
+                "希望协调法律服务机构提供法律援助，依法维护企业权益。",
+            ),
+            ("合同纠纷案件执行", "企业涉及一起买卖合同纠纷案件，已胜诉但执行进度较慢。", "希望法院依法加快案件执行。"),
+            (
+                "涉企检查频次较多",
+                "企业反映年内接受各类检查次数较多，影响正常生产经营。",
+                "希望统筹开展“综合查一次”，减少对企业的干扰。",
+            ),
+        ),
+        "done": (
+            "经{lead}协调，欠款已部分回收，剩余款项已签订还款协议。",
+            "案件已执行完毕，企业收回款项。",
+            "已将企业纳入“综合查一次”名单，检查频次明显减少。",
+        ),
+    },
+    "epidemic": {
+        "w": 0,
+        "local": ("政务服务中心",),
+        "city": ("D22",),
+        "t": (("员工返岗防疫保障", "企业员工返岗防疫物资不足。", "希望协调防疫物资保障。"),),
+        "done": ("防疫物资已协调到位。",),
+    },
+    "other": {
+        "w": 2,
+        "local": ("发展改革委", "工信局"),
+        "city": ("D01", "D23", "D10", "D09"),
+        "t": (
+            (
+                "员工通勤公交线路",
+                "企业员工{n}余人，厂区周边无公交线路，员工通勤不便。",
+                "希望协调公交公司开通或延伸公交线路。",
+            ),
+            ("职工子女就近入学", "企业员工子女在就近学校入学存在困难。", "希望教育部门统筹解决。"),
+            ("企业周边环境整治", "企业周边存在占道经营、垃圾堆放等问题。", "希望城管部门开展周边环境整治。"),
+        ),
+        "done": (
+            "已协调公交公司延伸线路，企业员工通勤问题解决。",
+            "已按政策统筹安排职工子女入学。",
+            "周边环境已完成集中整治。",
+        ),
+    },
 }
 CATEGORY_CODES = tuple(CATEGORIES)
 UTILITY_COMPANIES = ("D34", "D35", "D36", "D37")
 
 OPS = {
-    "mfg": ("企业目前生产经营总体平稳，前{m}个月实现营业收入约{rev}万元，同比增长{pct}%。",
-            "企业{product}订单饱满，生产线满负荷运转，订单已排至{month}月份。",
-            "受原材料价格上涨影响，企业利润空间有所收窄，正在通过技术改造降本增效。",
-            "企业新上的{product}生产线已进入设备调试阶段，预计{month}月份投产。",
-            "企业今年以来订单有所下降，开工率约{pct2}%，正在积极开拓新市场。",
-            "企业研发投入持续加大，今年新申请发明专利{n}项。",
-            "企业正在谋划二期扩建项目，计划总投资约{big}万元。"),
-    "svc": ("企业业务量稳步增长，前{m}个月实现营业收入约{rev}万元，同比增长{pct}%。",
-            "企业新开拓了{n}个省外市场，{product}业务覆盖范围进一步扩大。",
-            "企业正在推进数字化转型，上线了智能管理系统，运营效率明显提升。",
-            "受市场竞争加剧影响，企业营业收入同比下降约{pct}%，正在调整经营策略。",
-            "企业计划在郑州设立区域总部，预计新增就业岗位{n}0个。"),
-    "con": ("企业在建项目{n}个，施工进度总体正常。", "企业前{m}个月完成建筑业产值约{rev}万元，同比增长{pct}%。",
-            "企业部分项目工程款回收较慢，资金周转存在一定压力。"),
-    "re": ("企业在售项目去化速度放缓，正在积极推进保交楼工作。", "企业{product}项目主体结构已封顶，预计{month}月份交付。",
-           "企业前{m}个月实现销售额约{rev}万元。"),
+    "mfg": (
+        "企业目前生产经营总体平稳，前{m}个月实现营业收入约{rev}万元，同比增长{pct}%。",
+        "企业{product}订单饱满，生产线满负荷运转，订单已排至{month}月份。",
+        "受原材料价格上涨影响，企业利润空间有所收窄，正在通过技术改造降本增效。",
+        "企业新上的{product}生产线已进入设备调试阶段，预计{month}月份投产。",
+        "企业今年以来订单有所下降，开工率约{pct2}%，正在积极开拓新市场。",
+        "企业研发投入持续加大，今年新申请发明专利{n}项。",
+        "企业正在谋划二期扩建项目，计划总投资约{big}万元。",
+    ),
+    "svc": (
+        "企业业务量稳步增长，前{m}个月实现营业收入约{rev}万元，同比增长{pct}%。",
+        "企业新开拓了{n}个省外市场，{product}业务覆盖范围进一步扩大。",
+        "企业正在推进数字化转型，上线了智能管理系统，运营效率明显提升。",
+        "受市场竞争加剧影响，企业营业收入同比下降约{pct}%，正在调整经营策略。",
+        "企业计划在郑州设立区域总部，预计新增就业岗位{n}0个。",
+    ),
+    "con": (
+        "企业在建项目{n}个，施工进度总体正常。",
+        "企业前{m}个月完成建筑业产值约{rev}万元，同比增长{pct}%。",
+        "企业部分项目工程款回收较慢，资金周转存在一定压力。",
+    ),
+    "re": (
+        "企业在售项目去化速度放缓，正在积极推进保交楼工作。",
+        "企业{product}项目主体结构已封顶，预计{month}月份交付。",
+        "企业前{m}个月实现销售额约{rev}万元。",
+    ),
 }
-LABOUR = ("企业现有员工{emp}人，用工总体稳定。", "企业一线技术工人存在一定缺口，正在通过校企合作方式招聘。",
-          "企业现有员工{emp}人，其中研发人员{n}0余人。")
+LABOUR = (
+    "企业现有员工{emp}人，用工总体稳定。",
+    "企业一线技术工人存在一定缺口，正在通过校企合作方式招聘。",
+    "企业现有员工{emp}人，其中研发人员{n}0余人。",
+)
 FINANCE = ("企业近期资金周转压力较大，希望得到金融机构支持。", "企业与多家银行保持良好合作，融资渠道总体畅通。")
-CLOSINGS = ("下一步，工作组将持续跟踪服务，帮助企业稳产满产。", "工作组将定期回访，及时协调解决企业发展中遇到的困难。",
-            "工作组表示将全力做好服务保障，助力企业做大做强。")
-FOLLOW_UPS = ("持续跟踪企业反映问题的办理进度，及时向企业反馈。", "下月再次走访，了解新项目推进情况。",
-              "协助企业对接相关部门，落实惠企政策。", "跟踪企业订单和用工情况，做好要素保障。", "")
-PROGRESS_NOTES = ("{lead}已与企业对接，实地查看了解情况，正在研究解决方案。", "已召开协调会，明确责任分工和时间节点。",
-                  "相关材料已受理，正在按程序办理。", "已协调相关单位上门对接，企业诉求正在落实中。")
+CLOSINGS = (
+    "下一步，工作组将持续跟踪服务，帮助企业稳产满产。",
+    "工作组将定期回访，及时协调解决企业发展中遇到的困难。",
+    "工作组表示将全力做好服务保障，助力企业做大做强。",
+)
+FOLLOW_UPS = (
+    "持续跟踪企业反映问题的办理进度，及时向企业反馈。",
+    "下月再次走访，了解新项目推进情况。",
+    "协助企业对接相关部门，落实惠企政策。",
+    "跟踪企业订单和用工情况，做好要素保障。",
+    "",
+)
+PROGRESS_NOTES = (
+    "{lead}已与企业对接，实地查看了解情况，正在研究解决方案。",
+    "已召开协调会，明确责任分工和时间节点。",
+    "相关材料已受理，正在按程序办理。",
+    "已协调相关单位上门对接，企业诉求正在落实中。",
+)
 EXPLAINED_NOTE = "经{lead}研究，该事项受现行政策和规划条件限制，暂不具备解决条件，已向企业当面解释说明，企业表示理解。"
 LONGTERM_NOTE = "该事项涉及规划调整和多部门协同，已纳入年度重点工作统筹推进，制定了推进计划，按节点跟踪落实。"
 
@@ -480,15 +875,8 @@ class _Visit:
 
 
 # ------------------------------------------------------------------------------------------------
-# Writers: public services (small) or the bulk path (city)
+# Writer: the public services, exactly as the GUI saves
 # ------------------------------------------------------------------------------------------------
-
-
-def _index_new(conn, kind: str, row_id: str, *parts: str | None, initials_of: str | None = None) -> None:
-    """textsearch.reindex() for a row that is new (nothing to delete first)."""
-    uni, bi, words = index_columns(*parts, with_initials=initials_of)
-    conn.execute("INSERT INTO search_index (kind, row_id, uni, bi, words) VALUES (?,?,?,?,?)",
-                 (kind, row_id, uni, bi, words))
 
 
 class _ServiceSink:
@@ -502,67 +890,12 @@ class _ServiceSink:
 
     def visit(self, v: VisitInput, unit_id: str) -> tuple[str, list[str]]:
         vid = self.s.visits.create(v)
-        pids = [r[0] for r in self.s.store.query(
-            "SELECT id FROM problems WHERE visit_id = ? AND deleted = 0 ORDER BY rowid", (vid,))]
-        return vid, pids
-
-
-class _BulkSink:
-    """Mirrors EnterpriseService.create and VisitService.create row for row, inside the caller's writer."""
-
-    def __init__(self, services, writer):
-        self.s = services
-        self.w = writer
-
-    def enterprise(self, data: dict) -> str:
-        clean, _warnings = self.s.enterprises._clean(data)
-        clean["name_initials"] = initials(clean["name"])
-        ent_id = self.w.insert("enterprises", clean, action="新建企业")
-        _index_new(self.w.conn, "enterprise", ent_id, clean["name"], clean["uscc"], clean.get("address"),
-                   clean.get("industry"), clean.get("township"), initials_of=clean["name"])
-        return ent_id
-
-    def visit(self, v: VisitInput, unit_id: str) -> tuple[str, list[str]]:
-        s, w = self.s, self.w
-        clean = s.visits._clean(v)
-        problems = []
-        for i, p in enumerate(v.problems, start=1):
-            p.registered_on = p.registered_on or clean["visit_date"]
-            problems.append(s.problems.clean_input(p, prefix=f"问题{i}："))
-        year = parse_date(clean["visit_date"]).year
-        record_no = s.ctx.next_number("ZF", year)
-        problem_nos = [s.ctx.next_number("WT", year) for _ in problems]
-        vid = w.insert("visits", {
-            "record_no": record_no, "kind": clean["kind"], "visit_date": clean["visit_date"],
-            "start_time": clean["start_time"], "unit_id": unit_id, "location": clean["location"],
-            "summary": clean["summary"], "policies": clean["policies"], "follow_up": clean["follow_up"],
-        }, action="登记走访")
-        names = {}
-        for ent_id in clean["enterprises"]:
-            w.insert("visit_enterprises", {"visit_id": vid, "enterprise_id": ent_id,
-                                           "status_seen": v.statuses_seen.get(ent_id)},
-                     action="登记走访企业", audit=False)
-            if ent_id in v.statuses_seen:
-                w.update("enterprises", ent_id, {"status": v.statuses_seen[ent_id]}, action="走访更新企业经营状态")
-        for cadre_id in clean["cadres"]:
-            w.insert("visit_cadres", {"visit_id": vid, "cadre_id": cadre_id}, action="登记走访干部", audit=False)
-        for a in clean["attendees"]:
-            w.insert("visit_attendees", {"visit_id": vid, **a}, action="登记企业参加人员", audit=False)
-        for r in w.conn.execute("SELECT id, name FROM enterprises WHERE id IN (SELECT value FROM json_each(?))",
-                                (json.dumps(clean["enterprises"]),)):
-            names[r[0]] = r[1]
-        pids = []
-        for cleaned, no in zip(problems, problem_nos, strict=True):
-            row = {**lc.new_state(cleaned["registered_on"], cleaned["level"]), **cleaned, "visit_id": vid,
-                   "record_no": no}
-            pid = w.insert("problems", row, action="登记问题")
-            s.problems._event(w, pid, lc.REGISTER, cleaned["registered_on"], None, lc.PENDING, "",
-                              {"level": cleaned["level"]})
-            _index_new(w.conn, "problem", pid, row["title"], row["description"], row["request"],
-                       names.get(row["enterprise_id"], ""), no)
-            pids.append(pid)
-        _index_new(w.conn, "visit", vid, clean["summary"], clean["policies"],
-                   " ".join(names[e] for e in clean["enterprises"] if e in names), record_no)
+        pids = [
+            r[0]
+            for r in self.s.store.query(
+                "SELECT id FROM problems WHERE visit_id = ? AND deleted = 0 ORDER BY rowid", (vid,)
+            )
+        ]
         return vid, pids
 
 
@@ -575,8 +908,14 @@ def ensure_initialised(services) -> bool:
     """Initialise an empty database as a 金水区 cadre station run by 王磊; False if it already was."""
     if services.ctx.initialised:
         return False
-    services.initialise(role="station", unit_name=DEFAULT_UNIT, operator=DEFAULT_OPERATOR, cadre_role="服务专员",
-                        post="区发改委企业服务科四级主任科员", phone="13803710512")
+    services.initialise(
+        role="station",
+        unit_name=DEFAULT_UNIT,
+        operator=DEFAULT_OPERATOR,
+        cadre_role="服务专员",
+        post="区发改委企业服务科四级主任科员",
+        phone="13803710512",
+    )
     return True
 
 
@@ -585,12 +924,10 @@ def business_rows(services) -> int:
     return sum(services.store.scalar(f"SELECT count(*) FROM {t}") for t in ("enterprises", "visits", "problems"))
 
 
-def generate(services, size: str = "small", seed: int = 1, progress: Progress | None = None, *,
-             bulk: bool | None = None) -> dict:
+def generate(services, size: str = "small", seed: int = 1, progress: Progress | None = None) -> dict:
     """Fill an empty database with demo data; returns the counts (what the CLI prints).
 
     progress(done, total, text) is called now and then; returning False cancels (nothing is saved).
-    `bulk` forces the bulk path on or off (default: on for city size); tests compare both.
     """
     if size not in SCALES:
         raise ValidationError(f"演示数据规模“{size}”无效，可选：{'、'.join(SIZES)}。", field="size")
@@ -600,14 +937,22 @@ def generate(services, size: str = "small", seed: int = 1, progress: Progress | 
     if existing:
         raise ValidationError(
             f"数据库中已有 {existing} 条企业、走访或问题记录。演示数据只能生成到新的（空的）数据库中，"
-            "以免与真实数据混在一起并被同步上报。请用 --db 指定一个新文件。", field="db")
-    use_bulk = (size == "city") if bulk is None else bulk
+            "以免与真实数据混在一起并被同步上报。请用 --db 指定一个新文件。",
+            field="db",
+        )
     gen = _Generator(services, SCALES[size], int(seed), progress)
-    with services.ctx.writing() as w:
-        gen.sink = _BulkSink(services, w) if use_bulk else _ServiceSink(services)
+    # One transaction for everything (the services' own transactions nest into it): fast, and a
+    # cancelled or failed run leaves nothing behind.
+    with services.ctx.writing():
+        gen.sink = _ServiceSink(services)
         gen.run()
-        set_setting(services.store, DEMO_SETTING, json.dumps(
-            {"size": size, "seed": int(seed), "on": today().isoformat(), "at": now_utc()}, ensure_ascii=False))
+        set_setting(
+            services.store,
+            DEMO_SETTING,
+            json.dumps(
+                {"size": size, "seed": int(seed), "on": today().isoformat(), "at": now_utc()}, ensure_ascii=False
+            ),
+        )
     if services.store.path != ":memory:":
         services.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     if progress is not None:
@@ -629,8 +974,10 @@ def counts_of(services) -> dict:
         "assignments_ended": q("SELECT count(*) FROM assignments WHERE deleted = 0 AND end_date IS NOT NULL"),
         "visits": q("SELECT count(*) FROM visits WHERE deleted = 0"),
         "symposia": q("SELECT count(*) FROM visits WHERE deleted = 0 AND kind = ?", (SYMPOSIUM,)),
-        "enterprise_visits": q("SELECT count(*) FROM visit_enterprises ve JOIN visits v ON v.id = ve.visit_id "
-                               "WHERE ve.deleted = 0 AND v.deleted = 0"),
+        "enterprise_visits": q(
+            "SELECT count(*) FROM visit_enterprises ve JOIN visits v ON v.id = ve.visit_id "
+            "WHERE ve.deleted = 0 AND v.deleted = 0"
+        ),
         "problems": q("SELECT count(*) FROM problems WHERE deleted = 0"),
         "problem_events": q("SELECT count(*) FROM problem_events WHERE deleted = 0"),
         "outbox": q("SELECT count(*) FROM outbox"),
@@ -655,11 +1002,13 @@ class _Generator:
         self.cal = services.ctx.calendar
         self.first_day = self.today - timedelta(days=364)
         self.inst = services.installation
+        self.owns_city = services.problems.owns({"level": lc.LEVELS[1]})
         self.used_names: set[str] = set()
         self.used_codes: set[str] = set()
         self.done = 0
         self.total = 1
         self._last_tick = 0.0
+        self._next_done = 0
         self.units: list[_Unit] = []
         self.cadres: list[_Cadre] = []
         self.ents: list[_Ent] = []
@@ -673,9 +1022,10 @@ class _Generator:
         if self.progress is None:
             return
         now = time.monotonic()
-        if not force and now - self._last_tick < 0.2:
+        if not force and now - self._last_tick < 0.2 and self.done < self._next_done:
             return
         self._last_tick = now
+        self._next_done = self.done + max(1, self.total // 100)  # every 1 % of the work, or every 0.2 s
         if self.progress(min(self.done, self.total), self.total, text) is False:
             raise DemoCancelled("已取消生成演示数据，数据库未作任何修改。")
 
@@ -735,10 +1085,22 @@ class _Generator:
         for uid in ids:
             u = ref[uid]
             codes = [c for c in u.region_codes if len(c) == 6]
-            region = codes[0] if codes else {"U410171": "410171", "U410172": "410172", "U410173": "410173"}.get(
-                uid, "410100")
-            self.units.append(_Unit(uid, u.name, u.kind, UNIT_WEIGHTS.get(uid, (1, "urban"))[1], region,
-                                    _split(TOWNSHIPS.get(uid, "城区街道")), _split(ROADS.get(uid, "中原路"))))
+            region = (
+                codes[0]
+                if codes
+                else {"U410171": "410171", "U410172": "410172", "U410173": "410173"}.get(uid, "410100")
+            )
+            self.units.append(
+                _Unit(
+                    uid,
+                    u.name,
+                    u.kind,
+                    UNIT_WEIGHTS.get(uid, (1, "urban"))[1],
+                    region,
+                    _split(TOWNSHIPS.get(uid, "城区街道")),
+                    _split(ROADS.get(uid, "中原路")),
+                )
+            )
         self.home = self.units[0]
 
     def make_departments(self) -> None:
@@ -793,15 +1155,22 @@ class _Generator:
         if r < 0.3:
             return "科级", f"{pre}{dept}{rng.choice(POST_OFFICES)}科长"
         if r < 0.7:
-            return "一般干部", f"{pre}{dept}{rng.choice(POST_OFFICES)}{rng.choice(('科员', '四级主任科员', '一级科员'))}"
+            return (
+                "一般干部",
+                f"{pre}{dept}{rng.choice(POST_OFFICES)}{rng.choice(('科员', '四级主任科员', '一级科员'))}",
+            )
         return "一般干部", f"{township}{town_office}经济发展办{rng.choice(('科员', '副主任', '四级主任科员'))}"
 
     def make_people(self) -> None:
         sc, rng, people = self.scale, self.rng, self.s.people
         weights = self._unit_weights()
         groups_per_unit = self._shares(sc.groups, weights, minimum=1)
-        existing = {r[0]: r[1] for r in self.s.store.query(
-            "SELECT unit_id, count(*) FROM cadres WHERE deleted = 0 AND active = 1 GROUP BY unit_id")}
+        existing = {
+            r[0]: r[1]
+            for r in self.s.store.query(
+                "SELECT unit_id, count(*) FROM cadres WHERE deleted = 0 AND active = 1 GROUP BY unit_id"
+            )
+        }
         existing_total = sum(existing.get(u.id, 0) for u in self.units)
         new_cadres = max(0, sc.cadres - existing_total)
         leavers = max(1, round(new_cadres * 0.01))  # 调离 during the year: inactive, on top of the active target
@@ -823,8 +1192,15 @@ class _Generator:
                     c.group = u.groups[i]
                 elif role != "首席服务官":
                     c.group = u.groups[rng.randrange(len(u.groups))]
-                c.id = people.add_cadre(c.name, u.id, role=role, rank=rank, post=post, phone=c.phone,
-                                        work_group_id=c.group.id if c.group else None)
+                c.id = people.add_cadre(
+                    c.name,
+                    u.id,
+                    role=role,
+                    rank=rank,
+                    post=post,
+                    phone=c.phone,
+                    work_group_id=c.group.id if c.group else None,
+                )
                 if c.group:
                     c.group.members.append(c)
                     if role == "工作组组长":
@@ -836,8 +1212,16 @@ class _Generator:
                 self.tick(1, "正在登记工作组和助企干部…")
             if own and u is self.home and u.groups:
                 row = people.cadre(own)
-                me = _Cadre(row["name"], u, row["role"], row["rank"] or "一般干部", row["post"] or "",
-                            row["phone"] or "", u.groups[0], own)
+                me = _Cadre(
+                    row["name"],
+                    u,
+                    row["role"],
+                    row["rank"] or "一般干部",
+                    row["post"] or "",
+                    row["phone"] or "",
+                    u.groups[0],
+                    own,
+                )
                 people.update_cadre(own, work_group_id=u.groups[0].id, rank=me.rank)
                 u.groups[0].members.append(me)
                 self.me = me
@@ -913,11 +1297,18 @@ class _Generator:
                 if i >= n_cov:  # on the roster but not (yet) 包联: mostly new, some closed down
                     status = self.pick((("在营", 70), ("停产", 15), ("注销", 10), ("失联", 5)))
                 data = {
-                    "uscc": self._uscc(u), "name": self._name(u, trade), "unit_id": u.id,
-                    "township": rng.choice(u.townships), "address": self._address(u), "industry": trade[1],
-                    "scale": scale, "tags": sorted(tags), "legal_rep": legal,
+                    "uscc": self._uscc(u),
+                    "name": self._name(u, trade),
+                    "unit_id": u.id,
+                    "township": rng.choice(u.townships),
+                    "address": self._address(u),
+                    "industry": trade[1],
+                    "scale": scale,
+                    "tags": sorted(tags),
+                    "legal_rep": legal,
                     "contact_name": legal if rng.random() < 0.15 else self.person(),
-                    "contact_phone": self.mobile(), "status": status,
+                    "contact_phone": self.mobile(),
+                    "status": status,
                 }
                 weight = (3.0 if key else 1.0) * (1.5 if scale in ("大型", "中型") else 1.0)
                 e = _Ent(u, data, trade, key, weight)
@@ -964,16 +1355,22 @@ class _Generator:
                 e.assigns.append(_Assign(self.me, "包联干部", self.today - timedelta(days=rng.randint(380, 700))))
         for e in self.ents:
             seen: set[str] = set()
-            for a in e.assigns:
+            for a in sorted(e.assigns, key=lambda a: a.end is None):  # history first, then current ones
                 if a.end is None and a.cadre.id in seen:
                     continue  # the same cadre twice: keep one open assignment
                 if a.end is None:
                     seen.add(a.cadre.id)
-                a.id = people.assign(a.cadre.id, e.id, role=a.role, start_date=a.start,
-                                     note="首席服务官“一对一”服务" if a.role == "首席服务官" else "")
+                a.id = people.assign(
+                    a.cadre.id,
+                    e.id,
+                    role=a.role,
+                    start_date=a.start,
+                    note="首席服务官“一对一”服务" if a.role == "首席服务官" else "",
+                )
                 if a.end:
-                    people.end_assignment(a.id, a.end, note="干部调离，包联关系移交" if a.cadre.leaves_on
-                                          else "工作组内部调整包联")
+                    people.end_assignment(
+                        a.id, a.end, note="干部调离，包联关系移交" if a.cadre.leaves_on else "工作组内部调整包联"
+                    )
             e.assigns = [a for a in e.assigns if a.id]
             self.tick(1, "正在建立包联关系…")
         for c in self.cadres:
@@ -1018,8 +1415,11 @@ class _Generator:
         # Dates: working days over the last year (a few on weekends), then the records in date order.
         workdays = [d for d in (self.first_day + timedelta(days=i) for i in range(365)) if self.cal.is_workday(d)]
         for i, v in enumerate(self.visits):
-            v.day = rng.choice(workdays) if rng.random() < 0.97 else self.random_day(
-                self.first_day, self.today, workday=False)
+            v.day = (
+                rng.choice(workdays)
+                if rng.random() < 0.97
+                else self.random_day(self.first_day, self.today, workday=False)
+            )
             v.seq = i
         self.visits.sort(key=lambda v: (v.day, v.seq))
         # Enterprise health seen on visits: on its last visit an enterprise may turn out 停产/失联/注销.
@@ -1048,8 +1448,16 @@ class _Generator:
                 if title not in taken:
                     break
             slots = self._slots(e)
-            p = _Problem(e, code, title.format(**slots), desc.format(**slots), req.format(**slots),
-                         "重大" if rng.random() < 0.05 else "一般", v.day, slots)
+            p = _Problem(
+                e,
+                code,
+                title.format(**slots),
+                desc.format(**slots),
+                req.format(**slots),
+                "重大" if rng.random() < 0.05 else "一般",
+                v.day,
+                slots,
+            )
             v.problems.append(p)
             self.problems.append(p)
         self._assign_fates()
@@ -1057,11 +1465,20 @@ class _Generator:
     def _slots(self, e: _Ent) -> dict:
         rng = self.rng
         return {
-            "bank": rng.choice(BANKS), "amt": rng.choice((200, 300, 500, 800, 1000, 1500, 2000, 3000)),
-            "big": rng.choice((3000, 5000, 8000, 12000, 20000)), "award": rng.choice((10, 20, 30, 50, 100, 200)), "month": rng.randint(1, 12),
-            "n": rng.randint(2, 9), "mu": rng.choice((15, 20, 30, 50, 80)), "kva": rng.choice((630, 800, 1250, 2000)),
-            "product": e.trade[4], "honor": rng.choice(HONORS), "policy": rng.choice(POLICIES),
-            "expo": rng.choice(EXPOS), "tech": rng.choice(TECHS), "pct": rng.randint(5, 30),
+            "bank": rng.choice(BANKS),
+            "amt": rng.choice((200, 300, 500, 800, 1000, 1500, 2000, 3000)),
+            "big": rng.choice((3000, 5000, 8000, 12000, 20000)),
+            "award": rng.choice((10, 20, 30, 50, 100, 200)),
+            "month": rng.randint(1, 12),
+            "n": rng.randint(2, 9),
+            "mu": rng.choice((15, 20, 30, 50, 80)),
+            "kva": rng.choice((630, 800, 1250, 2000)),
+            "product": e.trade[4],
+            "honor": rng.choice(HONORS),
+            "policy": rng.choice(POLICIES),
+            "expo": rng.choice(EXPOS),
+            "tech": rng.choice(TECHS),
+            "pct": rng.randint(5, 30),
             "road": rng.choice(e.unit.roads),
         }
 
@@ -1081,8 +1498,12 @@ class _Generator:
                 free.discard(i)
 
         take("stuck", max(2, round(n * 0.0015)), 25, 150)
-        take("province", max(1, round(n * 0.0008)), 40, 200)
-        take("escalate", max(2, round(n * 0.015)), 45, 330)
+        if self.owns_city:  # a city hub works escalated problems itself
+            take("province", max(1, round(n * 0.0008)), 40, 200)
+            take("escalate", max(2, round(n * 0.015)), 45, 330)
+        else:  # a station or district hub hands them up and waits for the hub's down package
+            take("province", max(1, round(n * 0.0001)), 20, 200)
+            take("escalate", max(2, round(n * 0.004)), 20, 330)
         take("reopen", max(2, round(n * 0.01)), 60, 330)
         take("explained", max(1, round(n * 0.0008)), 30, 365)
         take("longterm", max(1, round(n * 0.0006)), 30, 365)
@@ -1090,8 +1511,9 @@ class _Generator:
         take("late", max(3, round(n * 0.05)), 30, 365)
         # The newest problems stop at each early state, so every status shows even in small data.
         newest = sorted((i for i in free), key=lambda i: (probs[i].registered, i))[-6:]
-        for i, stop in zip(newest, (lc.PENDING, lc.ASSIGNED, lc.IN_PROGRESS, lc.RESOLVED, lc.REVISITED,
-                                    lc.IN_PROGRESS), strict=False):
+        for i, stop in zip(
+            newest, (lc.PENDING, lc.ASSIGNED, lc.IN_PROGRESS, lc.RESOLVED, lc.REVISITED, lc.IN_PROGRESS), strict=False
+        ):
             probs[i].stop = stop
 
     # -- writing visits ----------------------------------------------------------------------------
@@ -1114,13 +1536,18 @@ class _Generator:
         e = v.ents[0]
         if v.kind == SYMPOSIUM:
             town = e.data["township"]
-            return self.rng.choice((f"{e.data['name']}会议室",
-                                    f"{town}{'办事处' if town.endswith('街道') else '政府'}会议室",
-                                    f"{e.unit.name}政务服务中心会议室"))
+            return self.rng.choice(
+                (
+                    f"{e.data['name']}会议室",
+                    f"{town}{'办事处' if town.endswith('街道') else '政府'}会议室",
+                    f"{e.unit.name}政务服务中心会议室",
+                )
+            )
         return {"电话沟通": "", "视频连线": "线上（视频会议）"}.get(v.kind, e.data["address"])
 
-    def _summary(self, v: _Visit, cadres: list[_Cadre], attendees: list[Attendee], policies: list[str],
-                 place: str) -> str:
+    def _summary(
+        self, v: _Visit, cadres: list[_Cadre], attendees: list[Attendee], policies: list[str], place: str
+    ) -> str:
         rng = self.rng
         e = v.ents[0]
         lead = cadres[0]
@@ -1128,15 +1555,24 @@ class _Generator:
         host = attendees[0] if attendees else None
         host_text = f"{host.title}{host.name}" if host else "负责人"
         sector = e.trade[3]
-        slots = {"m": max(1, (v.day.month - 1) or 1), "rev": rng.choice((800, 1500, 3200, 5600, 9800, 16000)),
-                 "pct": rng.randint(3, 25), "pct2": rng.randint(55, 85), "product": e.trade[4],
-                 "month": (v.day.month + rng.randint(1, 4) - 1) % 12 + 1, "n": rng.randint(2, 9),
-                 "big": rng.choice((5000, 8000, 12000, 30000)), "emp": rng.choice((60, 120, 260, 480, 900, 1500))}
+        slots = {
+            "m": max(1, (v.day.month - 1) or 1),
+            "rev": rng.choice((800, 1500, 3200, 5600, 9800, 16000)),
+            "pct": rng.randint(3, 25),
+            "pct2": rng.randint(55, 85),
+            "product": e.trade[4],
+            "month": (v.day.month + rng.randint(1, 4) - 1) % 12 + 1,
+            "n": rng.randint(2, 9),
+            "big": rng.choice((5000, 8000, 12000, 30000)),
+            "emp": rng.choice((60, 120, 260, 480, 900, 1500)),
+        }
         parts: list[str] = []
         if v.kind == SYMPOSIUM:
             if len(v.ents) > 1:
                 names = "、".join(x.data["name"] for x in v.ents[:3])
-                parts.append(f"{who}在{place}召开企业座谈会，{names}{'等' if len(v.ents) > 3 else ''}{len(v.ents)}家企业负责人参加。")
+                parts.append(
+                    f"{who}在{place}召开企业座谈会，{names}{'等' if len(v.ents) > 3 else ''}{len(v.ents)}家企业负责人参加。"
+                )
                 parts.append("会上，各企业负责人介绍了生产经营情况和发展中遇到的困难。")
             else:
                 parts.append(f"{who}在{place}召开座谈会，与{e.data['name']}{host_text}及部门负责人座谈交流。")
@@ -1148,7 +1584,9 @@ class _Generator:
             parts.append(f"{who}通过视频连线方式与企业{host_text}交流，了解企业生产经营和项目推进情况。")
             parts.append(rng.choice(OPS[sector]).format(**slots))
         elif v.kind == "政策宣讲":
-            parts.append(f"{who}到{e.data['name']}开展惠企政策宣讲，重点解读了{'、'.join(policies) or '最新惠企政策'}。")
+            parts.append(
+                f"{who}到{e.data['name']}开展惠企政策宣讲，重点解读了{'、'.join(policies) or '最新惠企政策'}。"
+            )
             parts.append("现场解答了企业关心的税费减免、奖补资金申报等问题，指导企业用足用好政策。")
         else:
             parts.append(f"{who}到{e.data['name']}实地走访，与企业{host_text}座谈交流，详细了解企业生产经营情况。")
@@ -1158,11 +1596,13 @@ class _Generator:
             if rng.random() < 0.3:
                 parts.append(rng.choice(FINANCE))
         for x, status in v.statuses.items():
-            parts.append({
-                "停产": f"{x.data['name']}目前处于停产状态，正在进行设备检修和技术改造，计划近期复产。",
-                "失联": f"走访发现{x.data['name']}厂区大门紧闭、电话无法接通，经与属地核实，企业处于失联状态。",
-                "注销": f"经核实，{x.data['name']}已于近期办理注销登记。",
-            }[status])
+            parts.append(
+                {
+                    "停产": f"{x.data['name']}目前处于停产状态，正在进行设备检修和技术改造，计划近期复产。",
+                    "失联": f"走访发现{x.data['name']}厂区大门紧闭、电话无法接通，经与属地核实，企业处于失联状态。",
+                    "注销": f"经核实，{x.data['name']}已于近期办理注销登记。",
+                }[status]
+            )
         if policies and v.kind != "政策宣讲":
             parts.append(f"工作组宣讲了{'、'.join(policies)}等惠企政策。")
         if v.problems:
@@ -1188,18 +1628,37 @@ class _Generator:
                 if d["contact_name"] != d["legal_rep"] and rng.random() < 0.6:
                     attendees.append(Attendee(d["legal_rep"], rng.choice(("董事长", "总经理", "执行董事")), "", e.id))
                 attendees.append(Attendee(d["contact_name"], contact_title, d["contact_phone"], e.id))
-            n_pol = {"政策宣讲": rng.randint(1, 3), SYMPOSIUM: int(rng.random() < 0.6), "实地走访": int(rng.random() < 0.4)}
+            n_pol = {
+                "政策宣讲": rng.randint(1, 3),
+                SYMPOSIUM: int(rng.random() < 0.6),
+                "实地走访": int(rng.random() < 0.4),
+            }
             policies = rng.sample(POLICIES, n_pol.get(v.kind, int(rng.random() < 0.1)))
             location = self._place(v)
             summary = self._summary(v, cadres, attendees, policies, location)
             vin = VisitInput(
-                kind=v.kind, visit_date=v.day, enterprise_ids=[e.id for e in v.ents],
-                cadre_ids=[c.id for c in cadres], summary=summary, attendees=attendees,
-                policies="；".join(policies), follow_up=rng.choice(FOLLOW_UPS), location=location[:200],
+                kind=v.kind,
+                visit_date=v.day,
+                enterprise_ids=[e.id for e in v.ents],
+                cadre_ids=[c.id for c in cadres],
+                summary=summary,
+                attendees=attendees,
+                policies="；".join(policies),
+                follow_up=rng.choice(FOLLOW_UPS),
+                location=location[:200],
                 start_time=f"{rng.choice((9, 9, 10, 10, 11, 14, 15, 15, 16))}:{rng.choice(('00', '30'))}",
-                problems=[ProblemInput(enterprise_id=p.ent.id, category_code=p.category, description=p.description,
-                                       request=p.request, title=p.title, severity=p.severity,
-                                       registered_on=p.registered) for p in v.problems],
+                problems=[
+                    ProblemInput(
+                        enterprise_id=p.ent.id,
+                        category_code=p.category,
+                        description=p.description,
+                        request=p.request,
+                        title=p.title,
+                        severity=p.severity,
+                        registered_on=p.registered,
+                    )
+                    for p in v.problems
+                ],
                 statuses_seen={e.id: s for e, s in v.statuses.items()},
             )
             _vid, pids = self.sink.visit(vin, cadres[0].unit.id)
@@ -1244,21 +1703,52 @@ class _Generator:
             return day
 
         if p.fate in ("escalate", "province"):
+            if not self.owns_city:  # handed up; the hub above takes it from here
+                if p.fate == "province":
+                    add(
+                        "上报",
+                        wd(t, gap(0, 1, 2)),
+                        "涉及省级审批权限和跨区域协调，提请省“万人助万企”活动办公室协调解决。",
+                        level=lc.LEVELS[2],
+                    )
+                else:
+                    city = self.unit_names.get(rng.choice(CATEGORIES[p.category]["city"]), "市直部门")
+                    add(
+                        "上报",
+                        wd(t, gap(0, 1, 2)),
+                        f"该问题涉及{city}职能，需市级层面协调解决，提请上报市“万人助万企”办。",
+                        level=lc.LEVELS[1],
+                    )
+                return steps
             level = lc.LEVELS[1]
             city = self.unit_names.get(rng.choice(CATEGORIES[p.category]["city"]), "市直部门")
-            t = add("上报", wd(t, gap(0, 1, 2)), f"该问题涉及{city}职能，需市级层面协调解决，提请上报市“万人助万企”办。",
-                    level=level)
+            t = add(
+                "上报",
+                wd(t, gap(0, 1, 2)),
+                f"该问题涉及{city}职能，需市级层面协调解决，提请上报市“万人助万企”办。",
+                level=level,
+            )
         lead, assist = self._lead(p, level)
         lead_name = self.unit_names.get(lead, "责任单位")
         slots = {**p.slots, "lead": lead_name}
-        assigned = add("交办", wd(t, gap(0, 0, 1, 1, 2)), f"请{lead_name}牵头办理，按时限反馈办理结果。",
-                       lead_unit_id=lead, assist_unit_ids=assist, template_id=tpl)
+        assigned = add(
+            "交办",
+            wd(t, gap(0, 0, 1, 1, 2)),
+            f"请{lead_name}牵头办理，按时限反馈办理结果。",
+            lead_unit_id=lead,
+            assist_unit_ids=assist,
+            template_id=tpl,
+        )
         deadline = wd(assigned, solve_days)
         t = add("接收", wd(assigned, gap(0, 0, 1)), "已接收，明确专人负责办理。")
         t = add("进展", wd(t, gap(0, 1, 1, 2, 3)), rng.choice(PROGRESS_NOTES).format(lead=lead_name))
         if p.fate == "province":
-            add("上报", wd(t, rng.randint(8, 20)), "涉及省级审批权限和跨区域协调，提请省“万人助万企”活动办公室协调解决。",
-                level=lc.LEVELS[2])
+            add(
+                "上报",
+                wd(t, rng.randint(8, 20)),
+                "涉及省级审批权限和跨区域协调，提请省“万人助万企”活动办公室协调解决。",
+                level=lc.LEVELS[2],
+            )
             return steps
         if p.fate == "stuck":
             t = add("催办", wd(deadline, 1), "该问题已超过办理时限，请加快办理进度并及时反馈。")
@@ -1277,33 +1767,58 @@ class _Generator:
         elif p.fate == "extended":
             ext_day = max(t, wd(deadline, -rng.randint(1, 2)))
             extra = rng.randint(5, 15)
-            t = add("延期", ext_day, "涉及多部门会商和企业补充材料，经批准延期办理。", deadline=wd(deadline, extra),
-                    approver=rng.choice(APPROVERS))
+            t = add(
+                "延期",
+                ext_day,
+                "涉及多部门会商和企业补充材料，经批准延期办理。",
+                deadline=wd(deadline, extra),
+                approver=rng.choice(APPROVERS),
+            )
             resolved = wd(deadline, rng.randint(1, extra))
         elif p.fate in ("escalate",):
             if rng.random() < 0.5:
                 t = add("进展", wd(t, rng.randint(3, 8)), "已召开专题协调会，明确解决路径。")
             resolved = wd(t, rng.randint(3, max(4, solve_days - 5)))
         else:
-            k = rng.choices(range(1, solve_days + 1), [max(1, 16 - abs(i - 3) * 2) for i in range(1, solve_days + 1)])[0]
+            days = range(1, solve_days + 1)
+            k = rng.choices(days, [max(1, 16 - abs(i - 3) * 2) for i in days])[0]
             resolved = max(t, wd(assigned, gap(k)))
         outcome = {"explained": "已解释说明", "longterm": "长期推进"}.get(p.fate, lc.SOLVED_OUTCOME)
         note = {"已解释说明": EXPLAINED_NOTE, "长期推进": LONGTERM_NOTE}.get(outcome) or rng.choice(
-            CATEGORIES[p.category]["done"])
+            CATEGORIES[p.category]["done"]
+        )
         t = add("办结", resolved, note.format(**slots), outcome=outcome)
         method = self.pick((("电话", 70), ("上门", 25), ("书面", 5)))
         if p.fate == "reopen":
-            t = add("回访", wd(t, rng.randint(1, 4)), f"经{method}回访，企业反映问题未实质解决，对办理结果不满意。",
-                    method=method, verdict="不满意")
-            t = add("重办", wd(t, rng.randint(0, 1)), f"企业回访不满意，重新交办{lead_name}，要求限期解决到位。",
-                    template_id=tpl)
+            t = add(
+                "回访",
+                wd(t, rng.randint(1, 4)),
+                f"经{method}回访，企业反映问题未实质解决，对办理结果不满意。",
+                method=method,
+                verdict="不满意",
+            )
+            t = add(
+                "重办",
+                wd(t, rng.randint(0, 1)),
+                f"企业回访不满意，重新交办{lead_name}，要求限期解决到位。",
+                template_id=tpl,
+            )
             t = add("接收", wd(t, rng.randint(0, 1)), "已接收重办事项，主要负责同志牵头办理。")
             t = add("进展", wd(t, rng.randint(1, 3)), "已再次上门对接企业，逐项落实企业诉求。")
-            t = add("办结", wd(t, rng.randint(1, 4)), rng.choice(CATEGORIES[p.category]["done"]).format(**slots),
-                    outcome=lc.SOLVED_OUTCOME)
+            t = add(
+                "办结",
+                wd(t, rng.randint(1, 4)),
+                rng.choice(CATEGORIES[p.category]["done"]).format(**slots),
+                outcome=lc.SOLVED_OUTCOME,
+            )
         verdict = "基本满意" if outcome != lc.SOLVED_OUTCOME else self.pick((("满意", 90), ("基本满意", 10)))
-        t = add("回访", wd(t, gap(1, 2, 3, 4)), f"经{method}回访，企业对办理结果表示{verdict}。", method=method,
-                verdict=verdict)
+        t = add(
+            "回访",
+            wd(t, gap(1, 2, 3, 4)),
+            f"经{method}回访，企业对办理结果表示{verdict}。",
+            method=method,
+            verdict=verdict,
+        )
         if outcome != "长期推进":
             add("销号", wd(t, gap(0, 1, 2, 3)), "经企业确认，问题已办理完毕，予以销号。")
         return steps

@@ -201,6 +201,8 @@ class EnterpriseService:
         where, params = self._where(f)
         order = SORT_COLUMNS.get(sort_key or "name", "e.name")
         direction = "DESC" if descending else "ASC"
+        if order == "e.name":  # Chinese names sort by pinyin initials, not by code point
+            order = f"e.name_initials {direction}, e.name"
         extra = ""
         if order == "last_visit":
             extra = f", {LAST_VISIT_SQL} AS last_visit"

@@ -89,7 +89,8 @@ class ProblemService:
         state = lc.new_state(clean["registered_on"], clean["level"])
         row = {**state, **clean, "record_no": record_no}
         pid = w.insert("problems", row, action="登记问题")
-        self._event(w, pid, lc.REGISTER, clean["registered_on"], None, lc.PENDING, "", {"level": clean["level"]})
+        self._event(w, pid, lc.REGISTER, clean["registered_on"], None, lc.PENDING, "", {"level": clean["level"]},
+                    audit=False)  # the problem's own insert is the audit entry
         self._reindex(w, pid, row)
         return pid
 
@@ -105,12 +106,12 @@ class ProblemService:
                 row["record_no"])
 
     def _event(self, w: ChangeWriter, pid: str, kind: str, on_date: str, from_status: str | None,
-               to_status: str | None, note: str, data: dict) -> str:
+               to_status: str | None, note: str, data: dict, *, audit: bool = True) -> str:
         return w.insert("problem_events", {
             "problem_id": pid, "kind": kind, "at": now_utc(), "on_date": on_date, "actor": w.actor.operator,
             "from_status": from_status, "to_status": to_status, "note": note,
             "data": json.dumps(data, ensure_ascii=False, sort_keys=True),
-        }, action=f"问题{kind}")
+        }, action=f"问题{kind}", audit=audit)
 
     # -- workflow ----------------------------------------------------------------------------------
     def owns(self, problem: dict) -> bool:
@@ -138,7 +139,9 @@ class ProblemService:
         new = lc.apply_step(current, kind, day, data, note)
         changes = {k: new[k] for k in STATE_FIELDS if new[k] != current[k]}
         with self.ctx.writing() as w:
-            self._event(w, pid, kind, day, current["status"], step.to_status or current["status"], note, data)
+            # One audit entry per step: the problem's change when there is one, else the event itself.
+            self._event(w, pid, kind, day, current["status"], step.to_status or current["status"], note, data,
+                        audit=not changes)
             if changes:
                 w.update("problems", pid, changes, action=f"问题{kind}")
         return warnings

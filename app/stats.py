@@ -33,7 +33,7 @@ DEFINITIONS: dict[str, str] = {
     "missed_deadline": "超期办理：收集问题中超过首次交办时限才办结或截止日仍未办结的件数（延期不改变原时限，逾期后办结仍计超期）",
     "due_soon": "即将到期：截止日时正在办理、3 个工作日内到期的件数",
     "avg_workdays_to_solve": "平均解决用时：已解决问题从登记到办结的工作日数平均值（按法定节假日及调休计算）",
-    "satisfaction_rate": "满意率：已回访问题中评价为“满意”或“基本满意”的比例，保留一位小数，截断",
+    "satisfaction_rate": "满意率：回访中企业评价为“满意”或“基本满意”的次数占回访总次数的比例（不满意后重办的，两次回访都计入），保留一位小数，截断",
     "urged": "催办：统计期内登记的问题中被催办过的件数",
     "supervised": "督办：统计期内登记的问题中被督办过的件数",
 }
@@ -179,9 +179,14 @@ class StatsService:
         rows = store.query(
             "SELECT p.registered_on, p.resolved_on, p.outcome, p.status, p.deadline, p.original_deadline, "
             "p.satisfaction, p.category_code, p.lead_unit_id, p.level, p.urge_count, p.supervise_count, "
-            "e.unit_id FROM problems p JOIN enterprises e ON e.id = p.enterprise_id "
+            "e.unit_id, coalesce(r.revisits, 0) AS revisits, coalesce(r.satisfied, 0) AS satisfied "
+            "FROM problems p JOIN enterprises e ON e.id = p.enterprise_id "
+            # Every 回访 counts (a 不满意 later redone still counted as one unsatisfied verdict).
+            "LEFT JOIN (SELECT problem_id, count(*) AS revisits, "
+            f"  sum(json_extract(data, '$.verdict') != '{UNSATISFIED}') AS satisfied FROM problem_events "
+            "  WHERE kind = '回访' AND deleted = 0 AND on_date <= ? GROUP BY problem_id) r ON r.problem_id = p.id "
             "WHERE p.deleted = 0 AND p.registered_on >= ? AND p.registered_on <= ?"
-            + (" AND e.unit_id = ?" if unit_id else ""), (start, cutoff, *uparams))
+            + (" AND e.unit_id = ?" if unit_id else ""), (cutoff, start, cutoff, *uparams))
         soon_limit = cal.add_workdays(period.cutoff, 3).isoformat()
         for r in rows:
             p = dict(r)
@@ -203,10 +208,8 @@ class StatsService:
             original = p["original_deadline"]
             if original and ((resolved and resolved > original) or (not resolved and cutoff > original)):
                 a["missed_deadline"] += 1
-            if p["satisfaction"]:
-                a["_revisited"] += 1
-                if p["satisfaction"] != UNSATISFIED:
-                    a["_satisfied"] += 1
+            a["_revisited"] += p["revisits"]
+            a["_satisfied"] += p["satisfied"]
             a["urged"] += 1 if p["urge_count"] else 0
             a["supervised"] += 1 if p["supervise_count"] else 0
         return acc

@@ -65,10 +65,15 @@ def match_query(text: str) -> str | None:
 
 
 def reindex(conn: sqlite3.Connection, kind: str, row_id: str, *parts: str | None, initials_of: str | None = None):
-    conn.execute("DELETE FROM search_index WHERE kind = ? AND row_id = ?", (kind, row_id))
+    """(Re)write the search row of one record: O(log n) through search_rows, never a scan of the index."""
+    old = conn.execute("SELECT docid FROM search_rows WHERE kind = ? AND row_id = ?", (kind, row_id)).fetchone()
+    if old is not None:
+        conn.execute("DELETE FROM search_index WHERE rowid = ?", (old[0],))
     uni, bi, words = index_columns(*parts, with_initials=initials_of)
-    conn.execute("INSERT INTO search_index (kind, row_id, uni, bi, words) VALUES (?,?,?,?,?)",
-                 (kind, row_id, uni, bi, words))
+    cur = conn.execute("INSERT INTO search_index (kind, row_id, uni, bi, words) VALUES (?,?,?,?,?)",
+                       (kind, row_id, uni, bi, words))
+    conn.execute("INSERT OR REPLACE INTO search_rows (kind, row_id, docid) VALUES (?,?,?)",
+                 (kind, row_id, cur.lastrowid))
 
 
 def search_ids(conn: sqlite3.Connection, kind: str, text: str, limit: int | None = None) -> list[str] | None:

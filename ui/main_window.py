@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QListWidget,
+    QListWidgetItem,
     QMainWindow,
     QMessageBox,
     QStackedWidget,
@@ -60,7 +61,10 @@ class MainWindow(PreserveGeometry, QMainWindow):
                       "problems": self.problems, "stats": self.stats}
         self._stale: set[str] = set()
         for key, label in PAGES:
-            self.nav.addItem(label)
+            item = QListWidgetItem(label)
+            # Style-sheet padding does not enlarge list rows' size hints: give each row its height.
+            item.setSizeHint(QSize(120, 42))
+            self.nav.addItem(item)
             self.stack.addWidget(self.pages[key])
         self.nav.currentRowChanged.connect(self._page_changed)
         central = QWidget()
@@ -153,27 +157,38 @@ class MainWindow(PreserveGeometry, QMainWindow):
 
     # -- tools -------------------------------------------------------------------------------------
     def load_demo(self) -> None:
-        if self.services.store.scalar("SELECT count(*) FROM enterprises WHERE deleted = 0"):
-            answer = QMessageBox.question(self, "加载演示数据", "当前数据库已有数据。演示数据会与现有数据混在一起，"
-                                          "建议只在体验用的数据库中加载。仍要继续吗？")
-            if answer != QMessageBox.StandardButton.Yes:
-                return
+        from app.demo import business_rows
+
+        if business_rows(self.services):
+            QMessageBox.information(
+                self, "加载演示数据",
+                "演示数据只能载入空的数据库，以免与真实工作记录混在一起并被同步上报。\n"
+                "如需体验，请用命令 python main.py demo --db 演示.db 生成演示数据库，"
+                "再用 python main.py --db 演示.db 打开。")
+            return
         services = self.services
 
         def work(progress):
             from app.demo import generate
 
+            def report(done: int, total: int, text: str | None = None) -> bool:
+                progress.update(done, total, text)
+                return not progress.cancelled  # False makes generate() roll everything back
+
             svc = services.reader()
             try:
-                return generate(svc, size="small", progress=lambda d, t, text=None: progress.update(d, t, text))
+                return generate(svc, size="small", progress=report)
             finally:
                 services.close_reader(svc)
 
         def done(counts) -> None:
             self.bus.data_changed.emit()
-            self.bus.status_message.emit("演示数据已载入：" + "，".join(f"{k} {v}" for k, v in counts.items()))
+            self.bus.status_message.emit(
+                f"演示数据已载入：企业 {counts['enterprises']} 家，走访 {counts['visits']} 次，"
+                f"问题 {counts['problems']} 件。")
 
-        self.tasks.run(work, on_done=done, label="正在生成演示数据…", parent_widget=self, cancellable=False)
+        self.tasks.run(work, on_done=done, on_cancelled=lambda: None, label="正在生成演示数据…",
+                       parent_widget=self)
 
     def _import_calendar(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "导入节假日日历", "", "日历文件 (*.json)")

@@ -17,10 +17,12 @@ def load_style_sheet() -> str:
     """Text of resources/style.qss ("" when missing, so the app still starts with Qt's defaults)."""
     path = resource_path(*STYLE_SHEET)
     try:
-        return path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except OSError:
         log.warning("Style sheet %s not found; using Qt's default look", path)
         return ""
+    # Qt resolves url() against the working directory: give it the bundled icons' absolute path.
+    return text.replace("@ICONS@", resource_path("icons").as_posix())
 
 
 def apply_style(app: QApplication) -> None:

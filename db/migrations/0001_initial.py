@@ -233,6 +233,13 @@ CREATE TABLE outbox (
 CREATE VIRTUAL TABLE search_index USING fts5(
     kind UNINDEXED, row_id UNINDEXED, uni, bi, words, tokenize = 'unicode61'
 );
+-- Which FTS row holds a record: FTS5 cannot index `row_id`, so updates find the row through here.
+CREATE TABLE search_rows (
+    kind TEXT NOT NULL,
+    row_id TEXT NOT NULL,
+    docid INTEGER NOT NULL,
+    PRIMARY KEY (kind, row_id)
+) WITHOUT ROWID;
 """
 
 

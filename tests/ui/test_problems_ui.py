@@ -76,9 +76,9 @@ def submit(qtbot, view: ProblemsView, dialog: StepDialog) -> None:
 
 
 def assert_buttons_match_lifecycle(view: ProblemsView, services, pid: str) -> None:
-    assert view.detail.allowed_steps() == lc.allowed_steps(services.problems.get(pid))
+    assert view.detail.allowed_steps() == services.problems.allowed_steps(pid)
     shown = [k for k, b in view.detail.step_buttons.items() if b.isVisible()]
-    assert shown == lc.allowed_steps(services.problems.get(pid))
+    assert shown == services.problems.allowed_steps(pid)
 
 
 # --- the whole lifecycle through the UI ----------------------------------------------------------

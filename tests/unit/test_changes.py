@@ -107,10 +107,20 @@ def test_problem_step_writes_event_update_outbox_and_audit_together(svc, world):
     seq = _max_seq(svc)
     world.assign(pid, "2025-03-04")
     ops = _outbox_since(svc, seq)
-    # the event and the cached-state update, each with its audit entry
+    # the event, then the cached-state update with the step's one audit entry
     assert [(o["table_name"], o["op"]) for o in ops] == [
-        ("problem_events", "insert"), ("audit_log", "insert"), ("problems", "update"), ("audit_log", "insert")]
-    assert ops[2]["rev"] == 2 and ops[2]["old"]["status"] == "待交办" and ops[2]["new"]["status"] == "已交办"
+        ("problem_events", "insert"), ("problems", "update"), ("audit_log", "insert")]
+    assert ops[1]["rev"] == 2 and ops[1]["old"]["status"] == "待交办" and ops[1]["new"]["status"] == "已交办"
+
+
+def test_step_that_changes_no_field_is_still_audited(svc, world):
+    pid = world.problem(world.enterprise(), registered_on="2025-03-03")
+    world.assign(pid, "2025-03-04")
+    world.step(pid, "进展", "2025-03-05", note="已对接。")  # first 进展: status and first_progress_on change
+    seq = _max_seq(svc)
+    world.step(pid, "进展", "2025-03-06", note="继续推进。")  # nothing cached changes
+    ops = _outbox_since(svc, seq)
+    assert [(o["table_name"], o["op"]) for o in ops] == [("problem_events", "insert"), ("audit_log", "insert")]
 
 
 def test_visit_save_writes_everything_in_one_transaction(svc, world):

@@ -348,7 +348,8 @@ class ProblemDetail(QWidget):
             button.hide()
             button.deleteLater()
         self.step_buttons = {}
-        allowed = lc.allowed_steps(p)
+        owned = self.services.problems.owns(p)
+        allowed = lc.allowed_steps(p) if owned else []
         primary = PRIMARY_STEP.get(p["status"])
         if p.get("satisfaction") == lc.UNSATISFIED:
             primary = "重办"
@@ -363,7 +364,10 @@ class ProblemDetail(QWidget):
             self.buttons_grid.addWidget(button, i // BUTTONS_PER_ROW, i % BUTTONS_PER_ROW)
             button.show()  # at once, not at the next event loop pass (a parent already shown queues it)
             self.step_buttons[kind] = button
-        self.actions_caption.setText("办理：" if allowed else "已销号归档，不能再办理。")
+        if not owned:
+            self.actions_caption.setText(f"已上报至{p['level']}，由上级汇总端交办和办理，结果随同步文件返回。")
+        else:
+            self.actions_caption.setText("办理：" if allowed else "已销号归档，不能再办理。")
 
     def _fill_facts(self, p: dict) -> None:
         v = self.fact_values

@@ -1,0 +1,104 @@
+"""Regenerate the README screenshots: a small demo station, every screen and the main dialogs, offscreen.
+
+    QT_QPA_PLATFORM=offscreen .venv/bin/python docs/make_screenshots.py [--out docs/screenshots]
+
+Uses only the bundled font (no system CJK font needed), like the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["ZHUQI_NO_CRASH_DIALOG"] = "1"
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    from PySide6.QtWidgets import QApplication
+
+    from app.demo import generate
+    from app.services import Services
+    from ui.fonts import register_bundled_font
+    from ui.settings import Settings
+    from ui.style import apply_style
+    from ui.tasks import SyncTaskRunner
+
+    app = QApplication([])
+    register_bundled_font(app)
+    apply_style(app)
+    tmp = Path(tempfile.mkdtemp(prefix="zhuqi-shots-"))
+    services = Services.open(tmp / "demo.db")
+    generate(services, size="small", seed=7)
+
+    from ui.main_window import MainWindow
+
+    window = MainWindow(services, Settings(tmp / "settings.ini"), SyncTaskRunner())
+    window.resize(1366, 820)
+    window.show()
+
+    def shot(widget, name: str) -> None:
+        for _ in range(5):
+            app.processEvents()
+        widget.grab().save(str(args.out / f"{name}.png"))
+        print("wrote", args.out / f"{name}.png")
+
+    shot(window, "01_workbench")
+    ents = window.show_page("enterprises")
+    ids = services.enterprises.list_ids(services.workbench.enterprise_filter("my_enterprises"))
+    if ids:
+        ents.open_enterprise(ids[0])
+    shot(window, "02_enterprises")
+    visits = window.show_page("visits")
+    vids = services.visits.list_ids(__import__("app.visits", fromlist=["VisitFilter"]).VisitFilter())
+    if vids:
+        visits.open_visit(vids[0])
+    shot(window, "03_visits")
+    problems = window.show_page("problems")
+    overdue = services.problems.list_ids(services.workbench.problem_filter("overdue"))
+    pick = overdue or services.problems.list_ids(services.workbench.problem_filter("in_progress"))
+    if pick:
+        problems.open_problem(pick[0])
+    shot(window, "04_problems")
+    window.show_page("stats").set_period("all")
+    shot(window, "05_stats")
+
+    from ui.dialogs.enterprise_dialog import EnterpriseDialog
+    from ui.dialogs.step_dialog import StepDialog
+    from ui.dialogs.visit_dialog import VisitDialog
+
+    settings = Settings(tmp / "dialogs.ini")
+    dlg = VisitDialog(services, settings, window, enterprise_id=ids[0] if ids else None)
+    dlg.resize(900, 780)
+    dlg.show()
+    shot(dlg, "06_visit_dialog")
+    dlg.close()
+    dlg = EnterpriseDialog(services, settings, window, ent_id=ids[0] if ids else None)
+    dlg.show()
+    shot(dlg, "07_enterprise_dialog")
+    dlg.close()
+    from app.problems import ProblemFilter
+
+    pending = services.problems.list_ids(ProblemFilter(statuses=("待交办",), level="区县级"))
+    if pending:
+        dlg = StepDialog(services, pending[0], "交办", window)
+        dlg.show()
+        shot(dlg, "08_step_assign")
+        dlg.close()
+    window.close()
+    services.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
