@@ -1414,12 +1414,18 @@ class _Generator:
             self.visits.append(_Visit(kind, [e], e.group))
         # Dates: working days over the last year (a few on weekends), then the records in date order.
         workdays = [d for d in (self.first_day + timedelta(days=i) for i in range(365)) if self.cal.is_workday(d)]
+        # The operator's own enterprises lean towards recent visits, as a working cadre's would, so the
+        # 工作台 shows a believable month rather than a year of neglect.
+        recent = [d for d in workdays if (self.today - d).days <= 40]
         for i, v in enumerate(self.visits):
-            v.day = (
-                rng.choice(workdays)
-                if rng.random() < 0.97
-                else self.random_day(self.first_day, self.today, workday=False)
-            )
+            if recent and any(self._mine(e) for e in v.ents) and rng.random() < 0.45:
+                v.day = rng.choice(recent)
+            else:
+                v.day = (
+                    rng.choice(workdays)
+                    if rng.random() < 0.97
+                    else self.random_day(self.first_day, self.today, workday=False)
+                )
             v.seq = i
         self.visits.sort(key=lambda v: (v.day, v.seq))
         # Enterprise health seen on visits: on its last visit an enterprise may turn out 停产/失联/注销.
@@ -1491,7 +1497,12 @@ class _Generator:
 
         def take(fate: str, count: int, lo: int, hi: int) -> None:
             pool = [i for i in range(n) if i in free and lo <= age[i] <= hi]
-            for i in rng.sample(pool, min(count, len(pool))):
+            picked = rng.sample(pool, min(count, len(pool)))
+            if fate == "stuck":  # at least one overdue problem on the operator's own desk
+                mine = [i for i in pool if self._mine(probs[i].ent) and i not in picked]
+                if mine and not any(self._mine(probs[i].ent) for i in picked):
+                    picked[-1:] = [rng.choice(mine)]
+            for i in picked:
                 probs[i].fate = fate
                 if fate in ("escalate", "province"):
                     probs[i].severity = "重大"
@@ -1510,11 +1521,15 @@ class _Generator:
         take("extended", max(2, round(n * 0.03)), 30, 365)
         take("late", max(3, round(n * 0.05)), 30, 365)
         # The newest problems stop at each early state, so every status shows even in small data.
-        newest = sorted((i for i in free), key=lambda i: (probs[i].registered, i))[-6:]
+        newest = sorted((i for i in free), key=lambda i: (self._mine(probs[i].ent), probs[i].registered, i))[-6:]
         for i, stop in zip(
             newest, (lc.PENDING, lc.ASSIGNED, lc.IN_PROGRESS, lc.RESOLVED, lc.REVISITED, lc.IN_PROGRESS), strict=False
         ):
             probs[i].stop = stop
+
+    def _mine(self, e: _Ent) -> bool:
+        """Whether the installation's own cadre (包联) the enterprise."""
+        return self.me is not None and any(a.cadre is self.me and a.end is None for a in e.assigns)
 
     # -- writing visits ----------------------------------------------------------------------------
     def _cadres_for(self, v: _Visit) -> list[_Cadre]:
