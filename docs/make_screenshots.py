@@ -72,6 +72,8 @@ def main() -> int:
     shot(window, "04_problems")
     window.show_page("stats").set_period("all")
     shot(window, "05_stats")
+    window.show_page("people")
+    shot(window, "09_people")
 
     from ui.dialogs.enterprise_dialog import EnterpriseDialog
     from ui.dialogs.step_dialog import StepDialog

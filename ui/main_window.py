@@ -25,13 +25,15 @@ from ui.errors import show_error
 from ui.settings import PreserveGeometry, Settings
 from ui.views.enterprises_view import EnterprisesView
 from ui.views.home_view import HomeView
+from ui.views.people_view import PeopleView
 from ui.views.problems_view import ProblemsView
 from ui.views.stats_view import StatsView
 from ui.views.visits_view import VisitsView
 
 log = logging.getLogger(__name__)
 
-PAGES = (("home", "工作台"), ("enterprises", "企业"), ("visits", "走访"), ("problems", "问题"), ("stats", "统计"))
+PAGES = (("home", "工作台"), ("enterprises", "企业"), ("visits", "走访"), ("problems", "问题"), ("people", "干部"),
+         ("stats", "统计"))
 
 
 class MainWindow(PreserveGeometry, QMainWindow):
@@ -56,9 +58,10 @@ class MainWindow(PreserveGeometry, QMainWindow):
         self.enterprises = EnterprisesView(*args)
         self.visits = VisitsView(*args)
         self.problems = ProblemsView(*args)
+        self.people = PeopleView(*args)
         self.stats = StatsView(*args)
         self.pages = {"home": self.home, "enterprises": self.enterprises, "visits": self.visits,
-                      "problems": self.problems, "stats": self.stats}
+                      "problems": self.problems, "people": self.people, "stats": self.stats}
         self._stale: set[str] = set()
         for key, label in PAGES:
             item = QListWidgetItem(label)
