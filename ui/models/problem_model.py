@@ -13,17 +13,17 @@ from ui.models.lazy_table import Column, LazyTableModel
 
 CENTER = Qt.AlignmentFlag.AlignCenter
 
-RECORD_NO, TITLE, ENTERPRISE, CATEGORY, LEVEL, STATUS, LEAD_UNIT, REGISTERED, DEADLINE, RESOLVED, OUTCOME = range(11)
+RECORD_NO, TITLE, STATUS, DEADLINE, ENTERPRISE, CATEGORY, LEVEL, LEAD_UNIT, REGISTERED, RESOLVED, OUTCOME = range(11)
 COLUMNS = (
     Column("record_no", "编号", width=140),
-    Column("title", "问题", width=220),
+    Column("title", "问题", width=200),
+    Column("status", "状态", width=62, align=CENTER),
+    Column("deadline", "办理时限", width=215),
     Column("enterprise", "企业", width=170),
     Column("category", "类别", width=80),
     Column("level", "层级", width=60, align=CENTER),
-    Column("status", "状态", width=62, align=CENTER),
     Column("lead_unit", "牵头单位", width=110),
     Column("registered_on", "登记日期", width=92, align=CENTER),
-    Column("deadline", "办理时限", width=215),
     Column("resolved_on", "办结日期", width=92, align=CENTER),
     Column("outcome", "办理结果", width=86, sortable=False),
 )
