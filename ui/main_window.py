@@ -45,7 +45,8 @@ class MainWindow(PreserveGeometry, QMainWindow):
         self.bus = AppBus(self)
         self.setObjectName("MainWindow")
         inst = services.installation
-        self.setWindowTitle(f"{APP_NAME} — {services.reference.unit(inst.unit_id).name} {inst.role_label}")
+        # Qt appends the application display name (助企工作台) to the title itself.
+        self.setWindowTitle(f"{services.reference.unit(inst.unit_id).name} {inst.role_label}")
         self.resize(1280, 800)
 
         self.nav = QListWidget()

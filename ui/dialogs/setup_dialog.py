@@ -34,8 +34,8 @@ class SetupDialog(QDialog):
         self.setWindowTitle(f"{APP_NAME} · 首次设置")
         self.setMinimumWidth(520)
         root = QVBoxLayout(self)
-        intro = QLabel(f"欢迎使用{APP_NAME}。请填写本机使用者的信息，之后可在“设置”中查看。"
-                       "数据只保存在本机，不会联网上传；汇总通过“数据同步”文件完成。")
+        intro = QLabel(f"欢迎使用{APP_NAME}。请填写本机使用者的信息（状态栏和“帮助 → 关于”中可查看）。"
+                       "数据只保存在本机，程序不联网；向区县、市汇总通过“数据同步”文件完成。")
         intro.setWordWrap(True)
         root.addWidget(intro)
 
