@@ -270,16 +270,17 @@ class _Heading(Flowable):
 
 def grid(rows: Iterable[Iterable], widths: list[float], *, label_cols: Iterable[int] = (0,), size: float = 10,
          header: bool = False, repeat_header: bool = False, zebra: bool = False,
-         styles: list | None = None) -> Table:
+         styles: list | None = None, split_rows: bool = False) -> Table:
     """A ruled table of plain-text cells (None prints as a blank cell, never "None").
 
     `label_cols` get the grey label background; with `header` the first row is a header, repeated on
-    every page when `repeat_header`.
+    every page when `repeat_header`. `split_rows` lets a tall row continue on the next page (for
+    long text boxes); otherwise rows move whole to the next page.
     """
     data = []
     for r in rows:
         data.append([c if isinstance(c, Flowable) else TextBlock("" if c is None else str(c), size) for c in r])
-    table = Table(data, colWidths=widths, repeatRows=1 if repeat_header else 0, splitInRow=1)
+    table = Table(data, colWidths=widths, repeatRows=1 if repeat_header else 0, splitInRow=1 if split_rows else 0)
     style = [
         *BASE_TABLE_STYLE,
         ("GRID", (0, 0), (-1, -1), 0.6, LINE),
@@ -312,6 +313,18 @@ def signature_block(parties: list[str], width: float) -> Table:
         ("LEFTPADDING", (0, 0), (-1, -1), 0),
     ]))
     return table
+
+
+def text_box(text: str | None, width: float, *, size: float = 10.5, min_lines: int = 2) -> Table:
+    """A ruled box of long user text that continues across pages (走访情况, 宣讲政策...)."""
+    return grid([[TextBlock(text, size, min_lines=min_lines)]], [width], label_cols=(), split_rows=True)
+
+
+def fit_width(texts: Iterable[str | None], size: float, minimum: float = 0) -> float:
+    """Column width that fits the longest of `texts` on one line at `size` (plus cell padding)."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
+    return max([minimum] + [stringWidth(t or "", FONT, size) + 9 for t in texts])
 
 
 def blank(value) -> str:

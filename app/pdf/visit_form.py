@@ -5,8 +5,7 @@ from __future__ import annotations
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, KeepTogether, Spacer
 
-from app.pdf.document import Record, blank, grid, new_record_page, section, signature_block
-from app.pdf.textflow import TextBlock
+from app.pdf.document import Record, blank, fit_width, grid, new_record_page, section, signature_block, text_box
 
 TITLE = "走访记录表"
 
@@ -32,7 +31,10 @@ def visit_story(story: list[Flowable], visit: dict, width: float) -> None:
     for e in visit["enterprises"]:
         contact = " ".join(x for x in (blank(e.get("contact_name")), blank(e.get("contact_phone"))) if x)
         rows.append([e["name"], e.get("uscc"), e.get("address"), contact])
-    story.append(grid(rows, [width * 0.30, width * 0.22, width * 0.28, width * 0.20], label_cols=(), header=True,
+    code_w = fit_width([e.get("uscc") for e in visit["enterprises"]] + ["统一社会信用代码"], 9.5)
+    contact_w = width * 0.21
+    rest = width - code_w - contact_w
+    story.append(grid(rows, [rest * 0.52, code_w, rest * 0.48, contact_w], label_cols=(), header=True,
                       repeat_header=True, size=9.5))
 
     story += section("参加人员")
@@ -44,7 +46,7 @@ def visit_story(story: list[Flowable], visit: dict, width: float) -> None:
     story.append(grid([["走访干部", cadres], ["企业参加人员", attendees]], [28 * mm, width - 28 * mm]))
 
     story += section("走访情况")
-    story.append(grid([[TextBlock(visit.get("summary"), 10.5, min_lines=6)]], [width], label_cols=()))
+    story.append(text_box(visit.get("summary"), width, min_lines=6))
 
     story += section("收集的问题和诉求")
     rows = [["序号", "问题类别", "问题描述", "企业诉求", "办理时限"]]
@@ -56,8 +58,8 @@ def visit_story(story: list[Flowable], visit: dict, width: float) -> None:
                              24 * mm], label_cols=(), header=True, repeat_header=True, size=9.5))
 
     story += section("宣讲的惠企政策")
-    story.append(grid([[TextBlock(visit.get("policies"), 10, min_lines=2)]], [width], label_cols=()))
+    story.append(text_box(visit.get("policies"), width, size=10))
     story += section("后续跟进")
-    story.append(grid([[TextBlock(visit.get("follow_up"), 10, min_lines=2)]], [width], label_cols=()))
+    story.append(text_box(visit.get("follow_up"), width, size=10))
     story.append(Spacer(1, 4 * mm))
     story.append(KeepTogether(signature_block(["走访干部", "企业负责人"], width)))
