@@ -16,6 +16,7 @@ from reportlab.graphics.barcode import qrencoder
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas as pdfcanvas
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageBreak, PageTemplate, Spacer, Table, TableStyle
 
@@ -198,7 +199,11 @@ class FormDocument:
             rows = qr_modules(record.payload)
             self._qr_cache = {record.payload: rows}  # a record's pages reuse it; the cache never grows
         draw_qr(canv, rows, x, y, size)
-        canv.setFont(FONT, 7)
+        # The number under the code stays within the page margin even for an 18-character USCC.
+        font_size = 7.0
+        while font_size > 4.5 and stringWidth(record.number, FONT, font_size) > size + 2 * mm:
+            font_size -= 0.5
+        canv.setFont(FONT, font_size)
         canv.drawCentredString(x + size / 2, y - 2.5 * mm, record.number)
 
     def draw_footer(self, canv, page_no: int, total: int) -> None:
@@ -322,8 +327,6 @@ def text_box(text: str | None, width: float, *, size: float = 10.5, min_lines: i
 
 def fit_width(texts: Iterable[str | None], size: float, minimum: float = 0) -> float:
     """Column width that fits the longest of `texts` on one line at `size` (plus cell padding)."""
-    from reportlab.pdfbase.pdfmetrics import stringWidth
-
     return max([minimum] + [stringWidth(t or "", FONT, size) + 9 for t in texts])
 
 

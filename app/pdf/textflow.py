@@ -69,8 +69,9 @@ class TextBlock(Flowable):
     """Wrapped plain text; splits across pages and table rows line by line."""
 
     def __init__(self, text: str | None, size: float = 10.5, *, leading: float | None = None, min_lines: int = 1,
-                 align: str = "left", lines: list[str] | None = None):
+                 align: str = "left", lines: list[str] | None = None, color=None):
         super().__init__()
+        self.color = color  # a reportlab colour for marked text (e.g. overdue in red); None = black
         self.text = "" if text is None else str(text)
         self.size = size
         self.leading = leading or size * 1.5
@@ -93,13 +94,15 @@ class TextBlock(Flowable):
         fit = int(avail_height // self.leading)
         if fit <= 0 or fit >= len(self._lines):
             return [] if fit <= 0 else [self]
-        head = TextBlock("", self.size, leading=self.leading, align=self.align, lines=self._lines[:fit])
-        tail = TextBlock("", self.size, leading=self.leading, align=self.align, lines=self._lines[fit:])
+        head = TextBlock("", self.size, leading=self.leading, align=self.align, lines=self._lines[:fit], color=self.color)
+        tail = TextBlock("", self.size, leading=self.leading, align=self.align, lines=self._lines[fit:], color=self.color)
         return [head, tail]
 
     def draw(self) -> None:
         c = self.canv
         c.setFont(FONT, self.size)
+        if self.color is not None:
+            c.setFillColor(self.color)
         # Baseline sits a little above the bottom of each line box.
         descent = (self.leading - self.size) / 2 + self.size * 0.16
         for i, line in enumerate(self._lines or []):
