@@ -62,8 +62,9 @@ class Period:
         return min(self.end, today()) if self.end else today()
 
     def label(self) -> str:
-        a = self.start.isoformat() if self.start else "开始"
-        return f"{a} 至 {self.cutoff.isoformat()}"
+        if self.start is None:
+            return f"累计至 {self.cutoff.isoformat()}"
+        return f"{self.start.isoformat()} 至 {self.cutoff.isoformat()}"
 
 
 def _in(period: Period, day: str | None) -> bool:
