@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from app.attachments import AttachmentService
 from app.context import Context
 from app.enterprises import EnterpriseService
 from app.installation import Installation, write_installation
 from app.people import PeopleService
+from app.printing import PrintService
 from app.problems import ProblemService
 from app.reference import ReferenceService
 from app.stats import StatsService
@@ -25,6 +27,8 @@ class Services:
         self.visits = VisitService(self.ctx, self.problems)
         self.stats = StatsService(self.ctx)
         self.workbench = WorkbenchService(self.ctx, self.enterprises, self.problems, self.visits)
+        self.printing = PrintService(self)
+        self.attachments = AttachmentService(self.ctx)
 
     @classmethod
     def open(cls, path) -> Services:

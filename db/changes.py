@@ -17,6 +17,7 @@ from app.ids import uuid7
 SYNCED_TABLES = frozenset({
     "units", "vocabulary", "deadline_templates", "work_groups", "cadres", "enterprises", "assignments",
     "visits", "visit_enterprises", "visit_cadres", "visit_attendees", "problems", "problem_events", "audit_log",
+    "attachments",
 })
 SYNC_COLUMNS = ("id", "origin", "rev", "updated_at", "updated_by", "deleted")
 # Tables whose rows are written once and never edited (DESIGN §5: they never conflict).
@@ -66,6 +67,13 @@ class ChangeWriter:
         """Audit a read of personal data (reveal, export, print): DESIGN §7 wants these logged too."""
         self._check(table)
         self._audit(action, table, row_id, now_utc(), None, {"accessed_fields": sorted(fields)})
+
+    def annotate(self, action: str, table: str, row_id: str, details: dict) -> None:
+        """Audit an action on a record that does not change the record itself (e.g. a scan attached to a visit),
+        so the record's history shows it."""
+        self._check(table)
+        self.current(table, row_id)
+        self._audit(action, table, row_id, now_utc(), None, details)
 
     def _raw_insert(self, table: str, row: dict) -> None:
         cols = ", ".join(row)

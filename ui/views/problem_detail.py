@@ -25,6 +25,7 @@ from app.errors import NotFoundError
 from app.services import Services
 from ui.bus import AppBus
 from ui.dialogs.step_dialog import StepDialog
+from ui.widgets.attachments_panel import AttachmentsPanel
 
 log = logging.getLogger(__name__)
 
@@ -258,6 +259,10 @@ class ProblemDetail(QWidget):
         self.timeline_box = QVBoxLayout()
         self.timeline_box.setSpacing(6)
         root.addLayout(self.timeline_box)
+        self._heading(root, "附件（扫描件）")
+        self.attachments = AttachmentsPanel(services)
+        self.attachments.message.connect(self.bus.status_message)
+        root.addWidget(self.attachments)
         root.addStretch(1)
 
     # --- building blocks ------------------------------------------------------------------------------
@@ -295,6 +300,7 @@ class ProblemDetail(QWidget):
         """Re-read the problem (after a step or a data change elsewhere)."""
         if self.pid is None:
             self.problem = None
+            self.attachments.set_owner("problems", None)
             self.stack.setCurrentIndex(0)
             return
         try:
@@ -311,6 +317,7 @@ class ProblemDetail(QWidget):
         self.description.setText(p.get("description") or "—")
         self.request.setText(p.get("request") or "—")
         self._fill_timeline()
+        self.attachments.set_owner("problems", p["id"])
 
     def allowed_steps(self) -> list[str]:
         """Kinds of the step buttons shown, in order."""

@@ -35,6 +35,7 @@ from ui.dialogs.visit_dialog import VisitDialog, VisitTextDialog
 from ui.errors import show_error
 from ui.models.visit_model import COL_DATE, COLUMNS, VisitTableModel
 from ui.settings import Settings
+from ui.widgets.attachments_panel import AttachmentsPanel
 from ui.widgets.search_box import SearchBox
 
 log = logging.getLogger(__name__)
@@ -98,10 +99,15 @@ def _link(text: str, on_click) -> LinkLabel:
 class VisitDetail(QWidget):
     """The selected visit, read-only; enterprises and problems open their own pages through the bus."""
 
-    def __init__(self, bus: AppBus, parent: QWidget | None = None):
+    def __init__(self, bus: AppBus, parent: QWidget | None = None, *, attachments: AttachmentsPanel | None = None):
         super().__init__(parent)
         self.bus = bus
         self.visit: dict | None = None
+        # One panel for every visit shown: moved into each new body (the old body is deleted with its children).
+        self.attachments = attachments
+        if attachments is not None:
+            attachments.setParent(self)
+            attachments.hide()
         self.setObjectName("visitDetail")
         self.setStyleSheet("#visitDetail, #visitDetailBody { background: #ffffff; } " + LINK_STYLE)
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
@@ -144,9 +150,14 @@ class VisitDetail(QWidget):
         self._layout = QVBoxLayout(body)
         self._layout.setContentsMargins(16, 4, 16, 12)
         self._layout.setSpacing(4)
+        if self.attachments is not None:
+            self.attachments.hide()
+            self.attachments.setParent(self)  # out of the old body before it goes
         self.scroll.setWidget(body)  # the previous body is deleted by the scroll area
         self.edit_button.setVisible(visit is not None)
         if visit is None:
+            if self.attachments is not None:
+                self.attachments.set_owner("visits", None)
             self.title_label.setText("")
             self._layout.addWidget(_plain(hint, "hint"))
             self._layout.addStretch(1)
@@ -186,6 +197,11 @@ class VisitDetail(QWidget):
             self._layout.addWidget(_link(text, lambda pid=p["id"]: self.bus.open_problem.emit(pid)))
         if not visit["problems"]:
             self._layout.addWidget(_plain("（无）", "hint"))
+        if self.attachments is not None:
+            self._section("附件（扫描件）")
+            self._layout.addWidget(self.attachments)
+            self.attachments.set_owner("visits", visit["id"])
+            self.attachments.show()
         self._layout.addStretch(1)
 
     def links(self) -> list[LinkLabel]:
@@ -288,7 +304,8 @@ class VisitsView(QWidget):
         left_col.addWidget(self.table, 1)
         left_col.addWidget(self.count_label)
 
-        self.detail = VisitDetail(self.bus)
+        self.detail = VisitDetail(self.bus, attachments=AttachmentsPanel(self.services))
+        self.detail.attachments.message.connect(self.bus.status_message)
         self.detail.edit_button.clicked.connect(self.edit_text)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.setObjectName("visits_splitter")
