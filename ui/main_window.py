@@ -9,6 +9,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
@@ -22,6 +23,7 @@ from app import APP_NAME, __version__
 from app.services import Services
 from ui.bus import AppBus
 from ui.errors import show_error
+from ui.print_jobs import PrintJobs
 from ui.settings import PreserveGeometry, Settings
 from ui.views.enterprises_view import EnterprisesView
 from ui.views.home_view import HomeView
@@ -79,6 +81,7 @@ class MainWindow(PreserveGeometry, QMainWindow):
         lay.addWidget(self.stack, 1)
         self.setCentralWidget(central)
 
+        self.print_jobs = PrintJobs(tasks, settings, self, status=self.bus.status_message.emit)
         self._build_menus()
         self._wire_bus()
         who = QLabel(f"{inst.operator} · {services.reference.unit(inst.unit_id).name} · {inst.role_label}　")
@@ -139,11 +142,14 @@ class MainWindow(PreserveGeometry, QMainWindow):
         self.new_visit_action = action(m, "新建走访", lambda: self.bus.new_visit.emit(""), "Ctrl+N", "act_new_visit")
         action(m, "新建企业", self._new_enterprise, "Ctrl+Shift+E", "act_new_enterprise")
         self.find_action = action(m, "查找", self._focus_search, "Ctrl+F", "act_find")
+        self.print_action = action(m, "打印…", self._print, "Ctrl+P", "act_print")
         action(m, "刷新", self._data_changed, "F5", "act_refresh")
         m.addSeparator()
         for i, (key, label) in enumerate(PAGES, start=1):
             action(m, f"转到“{label}”", lambda _=False, k=key: self.show_page(k), f"Ctrl+{i}")
         m = self.menuBar().addMenu("工具(&T)")
+        action(m, "附加签字扫描件（按编号）…", self.attach_scan_by_number, "Ctrl+Shift+A", "act_attach_scan")
+        m.addSeparator()
         action(m, "加载演示数据…", self.load_demo, name="act_demo")
         action(m, "导入节假日日历…", self._import_calendar)
         m = self.menuBar().addMenu("帮助(&H)")
@@ -154,6 +160,13 @@ class MainWindow(PreserveGeometry, QMainWindow):
         if not hasattr(page, "focus_search"):
             page = self.show_page("enterprises")
         page.focus_search()
+
+    def _print(self) -> None:
+        page = self.stack.currentWidget()
+        if hasattr(page, "print_current"):
+            page.print_current(self.print_jobs)
+        else:
+            self.bus.status_message.emit("本页没有可打印的表单：请在走访、问题、企业或统计页使用“打印”（Ctrl+P）。")
 
     def _new_enterprise(self) -> None:
         view = self.show_page("enterprises")
@@ -193,6 +206,33 @@ class MainWindow(PreserveGeometry, QMainWindow):
 
         self.tasks.run(work, on_done=done, on_cancelled=lambda: None, label="正在生成演示数据…",
                        parent_widget=self)
+
+    def attach_scan_by_number(self, number: str | None = None, path: str | None = None) -> str | None:
+        """The signed paper copy comes back scanned: find its record by the number under the QR code."""
+        if number is None:
+            number, ok = QInputDialog.getText(
+                self, "附加签字扫描件", "输入或用扫码枪扫描打印件右上角二维码下的编号（走访 ZF…，问题 WT…）：")
+            if not ok or not number.strip():
+                return None
+        owner = self.services.attachments.find_owner(number)
+        if owner is None:
+            QMessageBox.warning(self, "附加签字扫描件", f"找不到编号为“{number.strip()}”的走访记录或问题。")
+            return None
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self, "选择扫描件", "", "扫描件 (*.pdf *.jpg *.jpeg *.png *.tif *.tiff)")
+            if not path:
+                return None
+        try:
+            attachment_id = self.services.attachments.add(owner[0], owner[1], path)
+        except Exception as exc:  # noqa: BLE001 - shown to the user in one place
+            show_error(self, exc)
+            return None
+        if owner[0] == "visits":
+            self.bus.open_visit.emit(owner[1])
+        else:
+            self.bus.open_problem.emit(owner[1])
+        self.bus.status_message.emit(f"扫描件已附加到 {number.strip()}。")
+        return attachment_id
 
     def _import_calendar(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "导入节假日日历", "", "日历文件 (*.json)")

@@ -288,6 +288,12 @@ class EnterprisesView(QWidget):
         self.search_box.selectAll()
 
     # --- Selection ---------------------------------------------------------------------------------
+    def print_current(self, jobs) -> None:
+        """Ctrl+P: the 企业服务档案 of the selected enterprise."""
+        from ui.print_menu import print_enterprise
+
+        print_enterprise(self, self.services, jobs, self.selected_id())
+
     def selected_id(self) -> str | None:
         index = self.table.currentIndex()
         return self.model.id_at(index.row()) if index.isValid() else None

@@ -292,6 +292,14 @@ class ProblemsView(QWidget):
         )
         self.table.scrollTo(index)
 
+    def print_current(self, jobs) -> None:
+        """Ctrl+P: 交办单 / 督办单 of the selected problem, or the 问题台账 of the list on screen."""
+        from ui.print_menu import print_problems
+
+        title = f"问题台账（{self.drill_title}）" if self.drill_filter is not None else "问题台账"
+        print_problems(self, self.services, jobs, self.selected_id(), self.current_filter(), title,
+                       self.model.rowCount())
+
     def selected_id(self) -> str | None:
         index = self.table.selectionModel().currentIndex()
         return self.model.id_at(index.row()) if index.isValid() else None

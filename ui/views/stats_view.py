@@ -188,6 +188,12 @@ class StatsView(QWidget):
             hide = problem_only and key in ("enterprises_covered", "enterprise_visits", "symposia")
             self.table.setColumnHidden(col, hide)
 
+    def print_current(self, jobs) -> None:
+        """Ctrl+P: the 统计报表 of the period and unit on screen."""
+        from ui.print_menu import print_report
+
+        print_report(self.services, jobs, self.period(), self.unit_combo.currentData())
+
     def totals_match(self) -> bool:
         """Breakdown rows add up to the headline for every additive column shown (used by tests)."""
         if self.headline is None:

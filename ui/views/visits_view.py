@@ -279,7 +279,8 @@ class VisitsView(QWidget):
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Several rows can be selected (Ctrl/Shift+click) to print their records as one batch.
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setAlternatingRowColors(True)
         self.table.horizontalHeader().setSortIndicator(COL_DATE, Qt.SortOrder.DescendingOrder)
         self.table.setSortingEnabled(True)  # newest first; sorting runs in SQL
@@ -441,6 +442,17 @@ class VisitsView(QWidget):
     def selected_id(self) -> str | None:
         index = self.table.currentIndex()
         return self.model.id_at(index.row()) if index.isValid() else None
+
+    def selected_ids(self) -> list[str]:
+        rows = sorted(i.row() for i in self.table.selectionModel().selectedRows())
+        return [self.model.id_at(r) for r in rows]
+
+    def print_current(self, jobs) -> None:
+        """Ctrl+P: 走访记录表 of the selected visits, or of every visit in the list (a batch)."""
+        from ui.print_menu import print_visits
+
+        selected = self.selected_ids() or ([self.selected_id()] if self.selected_id() else [])
+        print_visits(self, self.services, jobs, selected, self.model.ids())
 
     def open_visit(self, visit_id: str) -> None:
         """Select the visit and show its detail (clearing filters that hide it)."""
