@@ -8,6 +8,7 @@ page ends (the record on it is known by then) and the totals are filled in when 
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -58,7 +59,13 @@ class Record:
 
     @property
     def payload(self) -> str:
-        return f"ZHUQI:{self.kind}:{self.key}:{self.number}"
+        """What the QR code holds: "ZQ:V:ZF2026-0A27-0081" — the printed number, which finds the record
+        (AttachmentService.find_owner). Upper case, digits and ':-' only, so it encodes in QR's compact
+        alphanumeric mode: a small code that is quick to make and easy to scan."""
+        ref = (self.number or self.key).upper()
+        if not re.fullmatch(r"[0-9A-Z:\- ]+", ref):
+            ref = self.key.replace("-", "").upper()
+        return f"ZQ:{self.kind[:1].upper()}:{ref}"
 
 
 class RecordStart(Flowable):
@@ -227,11 +234,17 @@ class FormDocument:
 
 # -- building blocks shared by the forms ---------------------------------------------------------------
 
+QR_MASK = 2
+
+
 def qr_modules(payload: str) -> list[list[bool]]:
     """The dark/light module matrix of a QR code (reportlab's encoder, error correction level M)."""
     code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
     code.addData(payload)
-    code.make()
+    code.version = code.calculate_version()
+    # A fixed mask pattern is valid QR; searching the best of eight (make()) costs 8x the encoding,
+    # which dominated batch printing, and the codes are printed large enough to scan either way.
+    code.makeImpl(False, QR_MASK)
     return [[bool(m) for m in row] for row in code.modules]
 
 
