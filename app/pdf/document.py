@@ -25,6 +25,7 @@ from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageBreak, Page
 from app import APP_NAME
 from app.clock import SHANGHAI
 from app.errors import AppError
+from app.pdf.fastgrid import FastGrid
 from app.pdf.fonts import FONT, register_fonts
 from app.pdf.textflow import TextBlock
 
@@ -294,7 +295,7 @@ class _Heading(Flowable):
 
 def grid(rows: Iterable[Iterable], widths: list[float], *, label_cols: Iterable[int] = (0,), size: float = 10,
          header: bool = False, repeat_header: bool = False, zebra: bool = False,
-         styles: list | None = None, split_rows: bool = False) -> Table:
+         styles: list | None = None, split_rows: bool = False) -> Flowable:
     """A ruled table of plain-text cells (None prints as a blank cell, never "None").
 
     `label_cols` get the grey label background; with `header` the first row is a header, repeated on
@@ -304,6 +305,9 @@ def grid(rows: Iterable[Iterable], widths: list[float], *, label_cols: Iterable[
     data = []
     for r in rows:
         data.append([c if isinstance(c, Flowable) else TextBlock("" if c is None else str(c), size) for c in r])
+    if not styles:  # the common case: our own fast grid; reportlab's Table only for extra styles (spans...)
+        return FastGrid(data, widths, label_cols=label_cols, header=header, repeat_header=repeat_header,
+                        zebra=zebra, split_rows=split_rows, line=LINE, label_bg=LABEL_BG)
     table = Table(data, colWidths=widths, repeatRows=1 if repeat_header else 0, splitInRow=1 if split_rows else 0)
     style = [
         *BASE_TABLE_STYLE,

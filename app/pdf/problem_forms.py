@@ -39,16 +39,10 @@ def with_weekday(value, calendar=None) -> str:
 
 
 class MarkedText(TextBlock):
-    """A TextBlock drawn in a colour (red marks: overdue)."""
+    """A TextBlock drawn in a colour (red marks: overdue); the colour survives page splits."""
 
     def __init__(self, text, size: float = 10, color=MARK_RED, **kw):
-        super().__init__(text, size, **kw)
-        self.color = color
-
-    def draw(self) -> None:
-        self.canv.setFillColor(self.color)
-        super().draw()
-        self.canv.setFillColor(colors.black)
+        super().__init__(text, size, color=color, **kw)
 
 
 class RuledLines(Flowable):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from reportlab.lib.colors import black
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable
 
@@ -99,17 +100,22 @@ class TextBlock(Flowable):
         return [head, tail]
 
     def draw(self) -> None:
-        c = self.canv
+        self.draw_at(self.canv, 0, 0)
+
+    def draw_at(self, c, x: float, y: float) -> None:
+        """Draw with the block's bottom-left at (x, y) — no graphics-state push (FastGrid calls this)."""
         c.setFont(FONT, self.size)
         if self.color is not None:
             c.setFillColor(self.color)
         # Baseline sits a little above the bottom of each line box.
         descent = (self.leading - self.size) / 2 + self.size * 0.16
         for i, line in enumerate(self._lines or []):
-            y = self.height - (i + 1) * self.leading + descent
+            ly = y + self.height - (i + 1) * self.leading + descent
             if self.align == "center":
-                c.drawCentredString(self.width / 2, y, line)
+                c.drawCentredString(x + self.width / 2, ly, line)
             elif self.align == "right":
-                c.drawRightString(self.width, y, line)
+                c.drawRightString(x + self.width, ly, line)
             else:
-                c.drawString(0, y, line)
+                c.drawString(x, ly, line)
+        if self.color is not None:
+            c.setFillColor(black)
