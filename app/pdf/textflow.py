@@ -93,8 +93,11 @@ class TextBlock(Flowable):
     def split(self, avail_width: float, avail_height: float) -> list[Flowable]:
         self.wrap(avail_width, avail_height)
         fit = int(avail_height // self.leading)
-        if fit <= 0 or fit >= len(self._lines):
-            return [] if fit <= 0 else [self]
+        if fit <= 0:
+            return []
+        if fit >= len(self._lines):  # the text fits, only the blank padding lines do not: drop some of them
+            return [TextBlock("", self.size, leading=self.leading, align=self.align, lines=self._lines,
+                              color=self.color, min_lines=min(self.min_lines, fit))]
         head = TextBlock("", self.size, leading=self.leading, align=self.align, lines=self._lines[:fit], color=self.color)
         tail = TextBlock("", self.size, leading=self.leading, align=self.align, lines=self._lines[fit:], color=self.color)
         return [head, tail]
