@@ -1,4 +1,4 @@
-"""Command line (DESIGN §8): headless init, demo data, statistics and checks over the same services as the GUI.
+"""Command line (DESIGN §8): headless init, demo data, statistics, printing and checks over the same services as the GUI.
 
 main.py opens the GUI when there is no subcommand and calls `main(argv)` otherwise (see `wants_cli`).
 Output for people is Chinese; `--json` output is for scripts (UTF-8, ensure_ascii=False).
@@ -21,19 +21,20 @@ import sys
 import traceback
 import unicodedata
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from app import __version__
 from app.datadir import ENV_VAR, default_db_path
-from app.errors import AppError, StoreError, ValidationError
+from app.errors import AppError, NotFoundError, StoreError, ValidationError
 
-SUBCOMMANDS: frozenset[str] = frozenset({"init", "demo", "stats", "check"})
+SUBCOMMANDS: frozenset[str] = frozenset({"init", "demo", "stats", "print", "check"})
 
 ROLE_CHOICES = ("station", "district", "city")
 ROLE_LABELS = {"station": "干部端", "district": "区县汇总端", "city": "市级汇总端"}
 DEFAULT_OPERATORS = {"district": "管理员", "city": "管理员"}  # a station names its cadre: --operator is required
 BY_CHOICES = ("unit", "category", "department", "level", "month")
+PRINT_FORMS = ("visit", "problem", "ledger", "enterprise", "report")
 
 # Tables whose record counts `check` reports (not deleted rows), with their Chinese names.
 CHECK_TABLES = (
@@ -127,6 +128,20 @@ def _a_date(value: str) -> date:
         raise argparse.ArgumentTypeError(f"“{value}”不是有效日期，格式应为 YYYY-MM-DD（例如 2026-03-15）") from None
 
 
+def _month_end(day: date) -> date:
+    return (date(day.year + 1, 1, 1) if day.month == 12 else date(day.year, day.month + 1, 1)) - timedelta(days=1)
+
+
+def _a_month(value: str) -> tuple[date, date]:
+    """YYYY-MM -> (first day, last day) of that month."""
+    m = re.fullmatch(r"\s*(\d{4})-(\d{1,2})\s*", value)
+    if m and 1 <= int(m.group(2)) <= 12 and int(m.group(1)) >= 1:
+        year, month = int(m.group(1)), int(m.group(2))
+        first = date(year, month, 1)
+        return first, _month_end(first)
+    raise argparse.ArgumentTypeError(f"“{value}”不是有效月份，格式应为 YYYY-MM（例如 2026-03）")
+
+
 def _a_seed(value: str) -> int:
     try:
         return int(value)
@@ -157,6 +172,8 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
             f"  python {prog} demo  --db 演示.db --size small\n"
             f"  python {prog} stats --db 演示.db --json\n"
             f"  python {prog} stats --db 演示.db --by unit --from 2026-01-01 --to 2026-06-30\n"
+            f"  python {prog} print visit --db 演示.db --all --month 2026-03 --out 走访记录表.pdf\n"
+            f"  python {prog} print ledger --db 演示.db --out 问题台账.pdf\n"
             f"  python {prog} check --db 演示.db\n"
             f"  python {prog} 子命令 -h            查看子命令的全部选项\n\n"
             "退出码：0 成功；2 用法错误（参数有误、数据库文件不存在或无法读取）；\n"
@@ -203,7 +220,9 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
         help="所属单位：16 个开发区、区县（市）之一的全称或简称（如 金水区、金水、郑东新区、巩义市）；"
         "市级汇总端为 郑州市",
     )
-    p.add_argument("--operator", metavar="NAME", help="操作人姓名（干部端必填，将登记为本机的助企干部；汇总端默认为“管理员”）")
+    p.add_argument(
+        "--operator", metavar="NAME", help="操作人姓名（干部端必填，将登记为本机的助企干部；汇总端默认为“管理员”）"
+    )
     p.add_argument("--json", action="store_true", help="以 JSON 输出本机身份")
     p.set_defaults(handler=cmd_init)
 
@@ -257,6 +276,62 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
     )
     p.add_argument("--unit", metavar="NAME", help="只统计一个开发区、区县（市）（全称或简称）")
     p.set_defaults(handler=cmd_stats)
+
+    p = sub.add_parser(
+        "print",
+        help="打印表单为 PDF（走访记录表、问题交办单/督办单、问题台账、企业服务档案、统计报表）",
+        description="把表单生成为 A4 PDF 文件（与图形界面打印预览的页面相同，字体嵌入，可直接打印）：\n"
+        "  visit       走访记录表：--id 指定一条或多条（走访记录 id 或编号 ZF…），或 --all 打印全部\n"
+        "              （可用 --month 或 --from/--to 限定走访日期，--unit 限定企业所属单位）；\n"
+        "              每条记录另起一页、单独编页码，合成一个 PDF\n"
+        "  problem     问题交办单：--id 指定一个问题（问题 id 或编号 WT…）；加 --supervision 打印督办单\n"
+        "  ledger      问题台账（横向 A4）：全部问题，可用 --month 或 --from/--to 按登记日期筛选，--unit 按单位\n"
+        "  enterprise  企业服务档案：--id 指定一家企业（企业 id 或统一社会信用代码）\n"
+        "  report      统计报表：统计期为 --month 或 --from/--to（默认今年 1 月 1 日至今天），--unit 限定单位\n"
+        "文件先写入临时文件，完成后才改名为 --out，失败时不会留下半个文件。\n"
+        "打印含联系人信息的表单会记入操作记录。",
+        epilog="示例：\n"
+        f"  python {prog} print visit      --db 演示.db --id ZF2026-AB12-0007 --out 走访记录表.pdf\n"
+        f"  python {prog} print visit      --db 演示.db --all --from 2026-01-01 --to 2026-03-31 --out 一季度走访.pdf\n"
+        f"  python {prog} print problem    --db 演示.db --id WT2026-AB12-0003 --supervision --out 督办单.pdf\n"
+        f"  python {prog} print ledger     --db 演示.db --month 2026-03 --unit 金水区 --out 问题台账.pdf\n"
+        f"  python {prog} print enterprise --db 演示.db --id 91410105MA44XXXX0X --out 企业档案.pdf\n"
+        f"  python {prog} print report     --db 演示.db --from 2026-01-01 --to 2026-06-30 --out 半年报.pdf",
+    )
+    p.add_argument(
+        "form",
+        choices=PRINT_FORMS,
+        metavar="{visit,problem,ledger,enterprise,report}",
+        help="表单：visit 走访记录表，problem 问题交办单（督办单），ledger 问题台账，"
+        "enterprise 企业服务档案，report 统计报表",
+    )
+    db_option(p)
+    p.add_argument("--out", required=True, metavar="FILE.pdf", help="输出的 PDF 文件（已存在时覆盖）")
+    p.add_argument(
+        "--id",
+        dest="ids",
+        action="extend",
+        nargs="+",
+        metavar="ID",
+        help="要打印的记录：走访记录 id 或编号（ZF…，visit 可给多个）、问题 id 或编号（WT…）、"
+        "企业 id 或统一社会信用代码",
+    )
+    p.add_argument(
+        "--all", action="store_true", help="visit：打印全部走访记录（可用 --month、--from/--to、--unit 限定）"
+    )
+    p.add_argument(
+        "--month",
+        type=_a_month,
+        metavar="YYYY-MM",
+        help="只含这个月（visit 按走访日期，ledger 按登记日期；report 的统计期）",
+    )
+    p.add_argument("--from", dest="date_from", type=_a_date, metavar="YYYY-MM-DD", help="开始日（含）")
+    p.add_argument("--to", dest="date_to", type=_a_date, metavar="YYYY-MM-DD", help="截止日（含）")
+    p.add_argument("--supervision", action="store_true", help="problem：打印督办单（默认打印问题交办单）")
+    p.add_argument(
+        "--unit", metavar="NAME", help="visit --all、ledger、report：只含一个开发区、区县（市）（全称或简称）"
+    )
+    p.set_defaults(handler=cmd_print)
 
     p = sub.add_parser(
         "check",
@@ -636,6 +711,208 @@ def cmd_stats(args) -> int:
     _out("口径说明：")
     for k in shown:
         _out(f"  {definitions[k]}")
+    return 0
+
+
+PRINT_LABELS = {
+    "visit": "走访记录表",
+    "problem": "问题交办单",
+    "supervision": "督办单",
+    "ledger": "问题台账",
+    "enterprise": "企业服务档案",
+    "report": "统计报表",
+}
+# Every page object of a reportlab PDF says "/Type /Page" (the page tree says "/Type /Pages").
+_PAGE_OBJECT = re.compile(rb"/Type\s*/Page(?![A-Za-z])")
+
+
+def pdf_page_count(pdf: bytes) -> int:
+    """Pages in a PDF we made (no object streams), without a PDF reader."""
+    return len(_PAGE_OBJECT.findall(pdf))
+
+
+def _check_print_args(args) -> tuple[date | None, date | None]:
+    """Which options go with which form (exit 2 otherwise); returns the period (start, end) asked for."""
+    form = args.form
+    ids = args.ids or []
+    if args.month and (args.date_from or args.date_to):
+        raise UsageError("--month 不能与 --from/--to 同时使用：请只用一种方式给出日期范围。")
+    start, end = args.month if args.month else (args.date_from, args.date_to)
+    if start and end and start > end:
+        raise UsageError(f"--from（{start}）不能晚于 --to（{end}）。")
+    dated = bool(args.month or args.date_from or args.date_to)
+    if args.supervision and form != "problem":
+        raise UsageError("--supervision 只用于 print problem（打印督办单）。")
+    if args.all and form != "visit":
+        raise UsageError(f"--all 只用于 print visit；print {form} 不需要 --all。")
+    if form == "visit":
+        if ids and args.all:
+            raise UsageError("--id 和 --all 只能选一个：--id 打印指定的走访记录，--all 打印全部。")
+        if not ids and not args.all:
+            raise UsageError("请用 --id 指定要打印的走访记录（id 或编号 ZF…，可给多个），或用 --all 打印全部。")
+        if ids and (dated or args.unit):
+            raise UsageError("--month、--from/--to、--unit 只能与 --all 一起使用（--id 已指定了要打印的记录）。")
+    elif form in ("problem", "enterprise"):
+        what = "问题（id 或编号 WT…）" if form == "problem" else "企业（id 或统一社会信用代码）"
+        if not ids:
+            raise UsageError(f"请用 --id 指定要打印的{what}。")
+        if len(ids) > 1:
+            raise UsageError(f"print {form} 一次只打印一个{what[:2]}，--id 给了 {len(ids)} 个。")
+        if dated or args.unit:
+            raise UsageError(f"print {form} 不接受 --month、--from/--to 或 --unit。")
+    elif ids:
+        raise UsageError(f"print {form} 不接受 --id（用 --month、--from/--to、--unit 选择范围）。")
+    return start, end
+
+
+def _find_one(services, table: str, raw: str) -> str | None:
+    """Id of a live visit/problem named by id or record number (case of the number does not matter)."""
+    value = raw.strip()
+    row = services.ctx.store.one(
+        f"SELECT id FROM {table} WHERE deleted = 0 AND (id = ? OR record_no = ?)", (value, value.upper())
+    )
+    return None if row is None else row["id"]
+
+
+def _find_all(services, table: str, raws: Sequence[str], what: str) -> list[str]:
+    found: list[str] = []
+    missing: list[str] = []
+    for raw in raws:
+        rid = _find_one(services, table, raw)
+        if rid is None:
+            missing.append(raw.strip() or "（空）")
+        elif rid not in found:
+            found.append(rid)
+    if missing:
+        raise NotFoundError(f"找不到{what}：{'、'.join(missing)}", field="id")
+    return found
+
+
+def _find_enterprise(services, raw: str) -> str:
+    value = raw.strip()
+    row = services.ctx.store.one("SELECT id FROM enterprises WHERE deleted = 0 AND id = ?", (value,))
+    if row is not None:
+        return row["id"]
+    ent = services.enterprises.by_uscc(value) if value else None
+    if ent is None:
+        raise NotFoundError(f"找不到企业：{value or '（空）'}（请给出企业 id 或统一社会信用代码）", field="id")
+    return ent["id"]
+
+
+def _district(services, name: str | None):
+    if not name:
+        return None
+    unit = services.reference.unit_by_name(name)
+    if not unit.is_district:
+        raise ValidationError(f"--unit 应为开发区或区县（市），“{unit.name}”不是。", field="unit")
+    return unit
+
+
+class _PrintProgress:
+    """PrintService progress (done, total) as a percentage on stderr, only when stderr is a terminal."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.shown = False
+        self.last = -1
+
+    @classmethod
+    def make(cls, text: str) -> _PrintProgress | None:
+        return cls(text) if sys.stderr.isatty() else None
+
+    def __call__(self, done: int, total: int) -> bool:
+        pct = min(100, done * 100 // max(total, 1))
+        if pct != self.last:
+            self.last = pct
+            self.shown = True
+            print(f"\r{self.text} {pct:3d}%", end="", file=sys.stderr, flush=True)
+        return True
+
+    def finish(self) -> None:
+        if self.shown:
+            print(file=sys.stderr, flush=True)
+            self.shown = False
+
+
+def _period_text(start: date | None, end: date | None) -> str:
+    if start and end and start.day == 1 and end == _month_end(start):
+        return f"{start.year}年{start.month}月"
+    if start and end:
+        return f"{start.isoformat()} 至 {end.isoformat()}"
+    if start:
+        return f"{start.isoformat()} 起"
+    if end:
+        return f"截至 {end.isoformat()}"
+    return ""
+
+
+def cmd_print(args) -> int:
+    from app.clock import today
+    from app.printing import write_atomic
+    from app.problems import ProblemFilter
+    from app.stats import Period
+    from app.visits import VisitFilter
+
+    start, end = _check_print_args(args)
+    out = Path(args.out).expanduser()
+    if out.is_dir():
+        raise UsageError(f"--out 指向的是文件夹而不是文件：{out}")
+    path = _db_path(args, must_exist=True)
+    form = args.form
+    label = PRINT_LABELS["supervision" if args.supervision else form]
+    progress = None
+    records = 1
+    services = _open(path)
+    try:
+        printing = services.printing
+        unit = _district(services, args.unit)
+        if form == "visit":
+            if args.ids:
+                ids = _find_all(services, "visits", args.ids, "走访记录")
+            else:
+                ids = printing.visit_ids(
+                    VisitFilter(
+                        date_from=start.isoformat() if start else None,
+                        date_to=end.isoformat() if end else None,
+                        unit_id=unit.id if unit else None,
+                    )
+                )
+                if not ids:
+                    scope = "、".join(x for x in (unit.name if unit else "", _period_text(start, end)) if x)
+                    raise NotFoundError(f"没有可打印的走访记录{f'（{scope}）' if scope else ''}。", field="id")
+            records = len(ids)
+            progress = _PrintProgress.make(f"正在生成{label}（{records} 份）") if records > 1 else None
+            pdf = printing.visit_records(ids, progress)
+        elif form == "problem":
+            pid = _find_all(services, "problems", args.ids, "问题")[0]
+            pdf = printing.supervision_sheet(pid) if args.supervision else printing.assignment_sheet(pid)
+        elif form == "enterprise":
+            pdf = printing.enterprise_file(_find_enterprise(services, args.ids[0]))
+        elif form == "ledger":
+            f = ProblemFilter(unit_id=unit.id if unit else None)
+            if start or end:  # by registration date
+                f.ids = [
+                    r[0]
+                    for r in services.ctx.store.query(
+                        "SELECT id FROM problems WHERE deleted = 0 AND registered_on >= ? AND registered_on <= ?",
+                        ((start or date.min).isoformat(), (end or date.max).isoformat()),
+                    )
+                ]
+            scope = "，".join(x for x in (unit.name if unit else "", _period_text(start, end)) if x)
+            title = label + (f"（{scope}）" if scope else "")
+            progress = _PrintProgress.make(f"正在生成{label}")
+            pdf = printing.ledger(f, title, progress)
+        else:  # report
+            first = start or date((end or today()).year, 1, 1)
+            pdf = printing.stats_report(Period(first, end), unit.id if unit else None)
+    finally:
+        if progress is not None:
+            progress.finish()
+        services.close()
+    pages = pdf_page_count(pdf)
+    written = write_atomic(out, pdf)
+    count = f" {records} 份" if form == "visit" else ""
+    _out(f"已生成{label}{count}（共 {pages} 页）：{written}")
     return 0
 
 

@@ -135,11 +135,11 @@ def sql_figures(path: Path, start: str = "0000-00-00", end: str | None = None) -
 def test_help_lists_every_subcommand_in_chinese(capsys):
     code, out, _ = run(capsys, "--help")
     assert code == 0
-    for name in ("init", "demo", "stats", "check"):
+    for name in ("init", "demo", "stats", "print", "check"):
         assert name in out
     assert "用法" in out and "退出码" in out and "初始化数据库" in out
-    assert "print" not in out.split("示例")[0]  # future subcommands are not advertised yet
-    assert frozenset({"init", "demo", "stats", "check"}) == cli.SUBCOMMANDS
+    assert "sync" not in out.split("示例")[0]  # future subcommands are not advertised yet
+    assert frozenset({"init", "demo", "stats", "print", "check"}) == cli.SUBCOMMANDS
     for name in sorted(cli.SUBCOMMANDS):
         code, out, _ = run(capsys, name, "--help")
         assert code == 0 and "--db" in out and "显示本帮助并退出" in out
