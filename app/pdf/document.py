@@ -329,18 +329,37 @@ def grid(rows: Iterable[Iterable], widths: list[float], *, label_cols: Iterable[
     return table
 
 
-def signature_block(parties: list[str], width: float) -> Table:
-    """Signature lines: "走访干部（签字）：________  日期：____年__月__日" per party."""
-    rows = [[TextBlock(f"{p}（签字）：", 10.5), TextBlock("", 10.5), TextBlock("日期：      年    月    日", 10.5)]
-            for p in parties]
-    table = Table(rows, colWidths=[width * 0.28, width * 0.37, width * 0.35], rowHeights=[14 * mm] * len(rows))
-    table.setStyle(TableStyle([
-        *BASE_TABLE_STYLE,
-        ("LINEBELOW", (1, 0), (1, -1), 0.6, LINE),
-        ("VALIGN", (0, 0), (-1, -1), "BOTTOM"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 0),
-    ]))
-    return table
+class SignatureBlock(Flowable):
+    """Signature lines, one per party: "走访干部（签字）：________  日期：    年  月  日"."""
+
+    ROW = 14 * mm
+
+    def __init__(self, parties: list[str], width: float, size: float = 10.5):
+        super().__init__()
+        self.parties = parties
+        self.width = width
+        self.size = size
+
+    def wrap(self, avail_width, avail_height):
+        self.height = self.ROW * len(self.parties)
+        return self.width, self.height
+
+    def draw(self) -> None:
+        c = self.canv
+        c.setFont(FONT, self.size)
+        c.setStrokeColor(LINE)
+        c.setLineWidth(0.6)
+        w = self.width
+        for i, party in enumerate(self.parties):
+            y = self.height - (i + 1) * self.ROW + 3
+            c.drawString(0, y, f"{party}（签字）：")
+            c.line(w * 0.28, y - 2, w * 0.63, y - 2)
+            c.drawString(w * 0.66, y, "日期：      年    月    日")
+
+
+def signature_block(parties: list[str], width: float) -> Flowable:
+    """Signature lines for the given parties (kept together on one page)."""
+    return SignatureBlock(parties, width)
 
 
 def text_box(text: str | None, width: float, *, size: float = 10.5, min_lines: int = 2) -> Table:

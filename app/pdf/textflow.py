@@ -23,8 +23,18 @@ CANNOT_END = frozenset("（《“‘「『【〔〈([{<")
 _TOKEN = re.compile(r"[A-Za-z0-9]+(?:[.,:/@%'_\-][A-Za-z0-9]+)*|[ \t]+|.", re.S)
 
 
+_WIDTHS: dict[tuple[str, float], float] = {}
+
+
 def _width(text: str, size: float) -> float:
-    return stringWidth(text, FONT, size)
+    """Width of a token; cached, since forms measure the same characters over and over."""
+    key = (text, size)
+    width = _WIDTHS.get(key)
+    if width is None:
+        width = stringWidth(text, FONT, size)
+        if len(_WIDTHS) < 100_000:  # bounded: long Latin words are rarely repeated
+            _WIDTHS[key] = width
+    return width
 
 
 def break_lines(text: str | None, width: float, size: float) -> list[str]:
