@@ -97,6 +97,15 @@ def main() -> int:
         dlg.show()
         shot(dlg, "08_step_assign")
         dlg.close()
+    from ui.dialogs.print_preview import PrintPreviewDialog
+
+    if vids:
+        dlg = PrintPreviewDialog(services.printing.visit_records(vids[:1]), "走访记录表", settings, window,
+                                 suggested_name="走访记录表.pdf")
+        dlg.resize(1000, 800)
+        dlg.show()
+        shot(dlg, "10_print_preview")
+        dlg.close()
     window.close()
     services.close()
     return 0
