@@ -34,6 +34,8 @@ ACCEPTED = "PDF、JPG、PNG 或 TIFF"
 TYPE_LABELS = {mime: label for label, mime, _ in TYPES}
 # Record numbers as printed under the QR code, e.g. ZF2026-AB12-0007 (visit) or WT2026-AB12-0012 (problem).
 _RECORD_NO = re.compile(r"(ZF|WT)\d{4}-[0-9A-Z]{4}-\d{4,}")
+# The QR code on a printed form: "ZQ:V:" (visit) or "ZQ:P:" (problem) + the record id as 32 hex digits.
+_QR_PAYLOAD = re.compile(r"ZQ:([VP]):([0-9A-F]{32})")
 _UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f]')
 
 
@@ -247,12 +249,19 @@ class AttachmentService:
 
     # -- finding the record of a printed form ------------------------------------------------------
     def find_owner(self, record_no: str) -> tuple[str, str] | None:
-        """The record whose number (printed under the QR code, typed or scanned) is `record_no`.
+        """The record whose number (printed under the QR code, typed) or QR code (scanned) is `record_no`.
 
         Returns ("visits", id) for a ZF… number, ("problems", id) for a WT… number, None if there is none.
         Full-width characters, spaces, lower case and text around the number (a scanned QR payload) are ignored.
         """
         cleaned = re.sub(r"\s+", "", unicodedata.normalize("NFKC", record_no or "")).upper()
+        if qr := _QR_PAYLOAD.search(cleaned):
+            table = "visits" if qr.group(1) == "V" else "problems"
+            h = qr.group(2).lower()
+            row_id = f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+            if self.ctx.store.one(f"SELECT 1 FROM {table} WHERE id = ? AND deleted = 0", (row_id,)):
+                return table, row_id
+            return None
         if m := _RECORD_NO.search(cleaned):
             cleaned = m.group(0)
         if not cleaned:

@@ -60,12 +60,12 @@ class Record:
 
     @property
     def payload(self) -> str:
-        """What the QR code holds: "ZQ:V:ZF2026-0A27-0081" — the printed number, which finds the record
-        (AttachmentService.find_owner). Upper case, digits and ':-' only, so it encodes in QR's compact
-        alphanumeric mode: a small code that is quick to make and easy to scan."""
-        ref = (self.number or self.key).upper()
-        if not re.fullmatch(r"[0-9A-Z:\- ]+", ref):
-            ref = self.key.replace("-", "").upper()
+        """What the QR code holds: "ZQ:V:" + the record id as 32 upper-case hex digits (or the number,
+        for records without a UUID such as an enterprise's USCC). Upper case, digits and ':' only, so it
+        encodes in QR's compact alphanumeric mode; AttachmentService.find_owner reads it back."""
+        ref = self.key.replace("-", "").upper()
+        if not re.fullmatch(r"[0-9A-F]{32}", ref):
+            ref = (self.number or ref).upper()
         return f"ZQ:{self.kind[:1].upper()}:{ref}"
 
 

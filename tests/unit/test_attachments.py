@@ -355,3 +355,17 @@ def test_attachments_schema(tmp_path):
         assert "attachments_owner" in {r["name"] for r in s.query("PRAGMA index_list(attachments)")}
     finally:
         s.close()
+
+
+def test_find_owner_reads_the_qr_code_of_a_printed_form(svc, world):
+    """The QR code on every printed visit record / problem sheet leads back to its record."""
+    from app.pdf.document import Record
+
+    ent = world.enterprise()
+    vid = world.visit([ent])
+    visit = svc.visits.get(vid)
+    payload = Record(key=vid, kind="visit", title="走访记录表", number=visit["record_no"]).payload
+    assert payload.startswith("ZQ:V:") and len(payload) == 37
+    assert svc.attachments.find_owner(payload) == ("visits", vid)
+    assert svc.attachments.find_owner(payload.lower()) == ("visits", vid)  # some scanners send lower case
+    assert svc.attachments.find_owner("ZQ:V:" + "0" * 32) is None
