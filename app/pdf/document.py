@@ -20,7 +20,7 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas as pdfcanvas
-from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageBreak, PageTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageBreak, PageTemplate, Table, TableStyle
 
 from app import APP_NAME
 from app.clock import SHANGHAI
@@ -269,8 +269,8 @@ def draw_qr(canv, rows: list[list[bool]], x: float, y: float, size: float, borde
 
 
 def section(title: str, size: float = 11.5) -> list[Flowable]:
-    """A section heading: space, the title, a thin rule."""
-    return [Spacer(1, 3 * mm), _Heading(title, size), Spacer(1, 1.5 * mm)]
+    """A section heading with its space above and below (one flowable: fewer for the layout to place)."""
+    return [_Heading(title, size)]
 
 
 class _Heading(Flowable):
@@ -278,6 +278,9 @@ class _Heading(Flowable):
         super().__init__()
         self.text = text
         self.size = size
+        self.spaceBefore = 3 * mm
+        self.spaceAfter = 1.5 * mm
+        self.keepWithNext = True  # never a heading alone at the foot of a page
 
     def wrap(self, avail_width, avail_height):
         self.width = avail_width

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, KeepTogether, Spacer
+from reportlab.platypus import Flowable, Spacer
 
 from app.pdf.document import Record, blank, fit_width, grid, new_record_page, section, signature_block, text_box
 
@@ -62,4 +62,4 @@ def visit_story(story: list[Flowable], visit: dict, width: float) -> None:
     story += section("后续跟进")
     story.append(text_box(visit.get("follow_up"), width, size=10))
     story.append(Spacer(1, 4 * mm))
-    story.append(KeepTogether(signature_block(["走访干部", "企业负责人"], width)))
+    story.append(signature_block(["走访干部", "企业负责人"], width))  # one flowable: never split
