@@ -20,7 +20,16 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas as pdfcanvas
-from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageBreak, PageTemplate, Table, TableStyle
+from reportlab.platypus import (
+    BaseDocTemplate,
+    CondPageBreak,
+    Flowable,
+    Frame,
+    PageBreak,
+    PageTemplate,
+    Table,
+    TableStyle,
+)
 
 from app import APP_NAME
 from app.clock import SHANGHAI
@@ -269,8 +278,11 @@ def draw_qr(canv, rows: list[list[bool]], x: float, y: float, size: float, borde
 
 
 def section(title: str, size: float = 11.5) -> list[Flowable]:
-    """A section heading with its space above and below (one flowable: fewer for the layout to place)."""
-    return [_Heading(title, size)]
+    """A section heading with its spacing; it starts a new page rather than sit alone at a page's foot.
+
+    (A conditional page break, not keepWithNext: that would also push a long text box after the
+    heading wholly onto the next page and leave the rest of this one empty.)"""
+    return [CondPageBreak(size * 1.6 + 3 * mm + 16 * mm), _Heading(title, size)]
 
 
 class _Heading(Flowable):
@@ -280,7 +292,6 @@ class _Heading(Flowable):
         self.size = size
         self.spaceBefore = 3 * mm
         self.spaceAfter = 1.5 * mm
-        self.keepWithNext = True  # never a heading alone at the foot of a page
 
     def wrap(self, avail_width, avail_height):
         self.width = avail_width
