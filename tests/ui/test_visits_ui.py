@@ -422,3 +422,22 @@ def test_enterprise_names_shortening():
     assert enterprise_names("甲公司", 1) == "甲公司"
     assert enterprise_names("甲公司、乙公司、丙公司", 3) == "甲公司等3家"
     assert enterprise_names(None, 0) == ""
+
+
+def test_symposium_attendees_say_which_enterprise_they_came_from(qtbot, services, view, two_enterprises):
+    yutong, sanquan = two_enterprises
+    dialog = open_dialog(qtbot, view)
+    dialog.attendees.add_row("张伟", "总经理", "13812345678")
+    assert not dialog.attendees.combos[0].isVisible()  # one enterprise or none: no column
+    dialog.picker.add_id(yutong)
+    dialog.picker.add_id(sanquan)
+    combo = dialog.attendees.combos[0]
+    assert combo.isVisible() and combo.count() == 2
+    combo.setCurrentIndex(combo.findData(sanquan))
+    dialog.attendees.add_row("李娜", "财务总监", "")
+    dialog.attendees.combos[1].setCurrentIndex(dialog.attendees.combos[1].findData(yutong))
+    dialog.kind_combo.setCurrentText("座谈会")
+    dialog.summary_edit.setPlainText("召开企业座谈会，了解两家企业的用工和融资需求。")
+    dialog.save()
+    people = {a["name"]: a["enterprise_id"] for a in services.visits.get(dialog.saved_id)["attendees"]}
+    assert people == {"张伟": sanquan, "李娜": yutong}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import logging
 
-from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtCore import QDate, Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -36,8 +35,9 @@ from PySide6.QtWidgets import (
 from app.clock import today
 from app.errors import ValidationError
 from app.services import Services
-from app.visits import KINDS, SYMPOSIUM, Attendee, VisitInput
+from app.visits import KINDS, SYMPOSIUM, VisitInput
 from ui.settings import PreserveGeometry, Settings
+from ui.widgets.attendees_editor import AttendeesEditor
 from ui.widgets.enterprise_picker import EnterprisePicker
 from ui.widgets.problem_card import FIELD_WIDGETS, ProblemCard
 
@@ -68,94 +68,6 @@ def _text_edit(placeholder: str, height: int) -> QPlainTextEdit:
     edit.setPlaceholderText(placeholder)
     edit.setFixedHeight(height)
     return edit
-
-
-class AttendeesEditor(QWidget):
-    """企业参加人员: rows of 姓名 / 职务 / 电话 line edits; Ctrl+Enter (inside the section) adds a row."""
-
-    rows_changed = Signal()
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.rows: list[tuple[QLineEdit, QLineEdit, QLineEdit, QToolButton]] = []
-        self._grid = QGridLayout()
-        self._grid.setContentsMargins(0, 0, 0, 0)
-        self._grid.setHorizontalSpacing(6)
-        self._grid.setVerticalSpacing(3)
-        self._header = [QLabel(t) for t in ("姓名", "职务", "电话")]
-        for col, label in enumerate(self._header):
-            label.setProperty("role", "hint")
-            self._grid.addWidget(label, 0, col)
-        self._grid.setColumnStretch(0, 2)
-        self._grid.setColumnStretch(1, 2)
-        self._grid.setColumnStretch(2, 3)
-        self.add_button = QPushButton("添加人员 (Ctrl+Enter)")
-        self.add_button.setAutoDefault(False)
-        self.add_button.clicked.connect(lambda: self.add_row())
-        for keys in ("Ctrl+Return", "Ctrl+Enter"):  # main keyboard and keypad Enter
-            shortcut = QShortcut(QKeySequence(keys), self, self.add_row)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.add_button)
-        buttons.addStretch(1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(4)
-        layout.addLayout(self._grid)
-        layout.addLayout(buttons)
-        self._update_header()
-
-    def add_row(self, name: str = "", title: str = "", phone: str = "") -> None:
-        edits = (QLineEdit(name), QLineEdit(title), QLineEdit(phone))
-        edits[0].setPlaceholderText("姓名")
-        edits[1].setPlaceholderText("职务")
-        edits[2].setPlaceholderText("手机或固定电话")
-        remove = QToolButton()
-        remove.setText("✕")
-        remove.setToolTip("删除此行")
-        remove.setAutoRaise(True)
-        remove.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        row = (*edits, remove)
-        remove.clicked.connect(lambda: self.remove_row(row))
-        r = len(self.rows) + 1
-        for col, w in enumerate(row):
-            self._grid.addWidget(w, r, col)
-            w.show()
-        self.rows.append(row)
-        self._update_header()
-        self.rows_changed.emit()
-        edits[0].setFocus()
-
-    def remove_row(self, row: tuple) -> None:
-        if row not in self.rows:
-            return
-        index = self.rows.index(row)
-        self.rows.remove(row)
-        for w in row:
-            self._grid.removeWidget(w)
-            w.deleteLater()
-        for r, widgets in enumerate(self.rows[index:], start=index + 1):  # close the gap
-            for col, w in enumerate(widgets):
-                self._grid.addWidget(w, r, col)
-        self._update_header()
-        self.rows_changed.emit()
-        (self.rows[min(index, len(self.rows) - 1)][0] if self.rows else self.add_button).setFocus()
-
-    def _update_header(self) -> None:
-        for label in self._header:
-            label.setVisible(bool(self.rows))
-
-    def attendees(self) -> list[Attendee]:
-        """Rows with anything typed in them (fully blank rows are ignored)."""
-        out = []
-        for name, title, phone, _ in self.rows:
-            values = (name.text(), title.text(), phone.text())
-            if any(v.strip() for v in values):
-                out.append(Attendee(name=values[0], title=values[1], phone=values[2]))
-        return out
-
-    def focus_widgets(self) -> list[QWidget]:
-        return [w for row in self.rows for w in row[:3]] + [self.add_button]
 
 
 class VisitDialog(PreserveGeometry, QDialog):
@@ -366,6 +278,7 @@ class VisitDialog(PreserveGeometry, QDialog):
         chosen = self.picker.selected()
         for card in self.cards:
             card.set_enterprises(chosen)
+        self.attendees.set_enterprises(chosen)
         self._errors["enterprise_ids"].hide()
         self.fix_tab_order()
 
