@@ -61,7 +61,7 @@ class ChangeWriter:
             "before": None if before is None else _dumps(before), "after": None if after is None else _dumps(after),
         }
         self._raw_insert("audit_log", row)
-        self._outbox("audit_log", audit_id, "insert", 1, at, None, row)
+        self._outbox("audit_log", audit_id, "insert", 1, at, None, None)  # append-only: see insert()
 
     def record_access(self, action: str, table: str, row_id: str, fields: list[str]) -> None:
         """Audit a read of personal data (reveal, export, print): DESIGN §7 wants these logged too."""
@@ -88,7 +88,10 @@ class ChangeWriter:
                "updated_by": self.actor.installation_id, "deleted": 0}
         row.update({k: v for k, v in values.items() if k not in SYNC_COLUMNS})
         self._raw_insert(table, row)
-        self._outbox(table, row["id"], "insert", 1, at, None, row)
+        # Append-only rows never change, so the row in its table *is* the operation's payload: the
+        # outbox only points at it (new = NULL) instead of storing a second copy of every event and
+        # audit entry. Other inserts keep their values, because the row may be edited before export.
+        self._outbox(table, row["id"], "insert", 1, at, None, None if table in APPEND_ONLY else row)
         if audit:
             self._audit(action, table, row["id"], at, None, {k: v for k, v in row.items() if k not in SYNC_COLUMNS})
         return row["id"]

@@ -215,6 +215,8 @@ CREATE TABLE audit_log (
 CREATE INDEX audit_log_row ON audit_log(table_name, row_id, at);
 
 -- Every local change, in order, for the sync export (issue #4 reads it; rows are never edited).
+-- `new` holds the inserted or changed values; it is NULL for inserts into append-only tables
+-- (problem_events, audit_log), whose rows never change: the exporter reads them from their table.
 CREATE TABLE outbox (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     origin TEXT NOT NULL,

@@ -238,3 +238,19 @@ def test_failed_step_leaves_problem_unchanged(svc, world, monkeypatch):
         world.assign(pid, "2025-03-04")
     assert table_counts(svc.store) == before  # the 交办 event written first was rolled back
     assert dict(svc.store.one("SELECT * FROM problems WHERE id = ?", (pid,))) == row
+
+
+def test_append_only_rows_are_not_copied_into_the_outbox(svc, world):
+    """Events and audit entries never change: their outbox operations point at the row (new is NULL)."""
+    seq = _max_seq(svc)
+    pid = world.problem(world.enterprise(), registered_on="2025-03-03")
+    ops = _outbox_since(svc, seq)
+    by_table = {}
+    for op in ops:
+        by_table.setdefault(op["table_name"], []).append(op)
+    assert by_table["problems"][0]["new"]["title"]  # an editable row keeps its inserted values
+    for table in ("problem_events", "audit_log"):
+        assert by_table[table] and all(op["new"] is None for op in by_table[table])
+        for op in by_table[table]:  # ...and the row they point at is there
+            assert svc.store.scalar(f"SELECT count(*) FROM {table} WHERE id = ?", (op["row_id"],)) == 1
+    assert svc.problems.get(pid)
