@@ -28,7 +28,7 @@ from app import __version__
 from app.datadir import ENV_VAR, default_db_path
 from app.errors import AppError, NotFoundError, StoreError, ValidationError
 
-SUBCOMMANDS: frozenset[str] = frozenset({"init", "demo", "stats", "print", "check"})
+SUBCOMMANDS: frozenset[str] = frozenset({"init", "demo", "stats", "print", "sync", "check"})
 
 ROLE_CHOICES = ("station", "district", "city")
 ROLE_LABELS = {"station": "干部端", "district": "区县汇总端", "city": "市级汇总端"}
@@ -344,7 +344,27 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
     db_option(p)
     p.add_argument("--json", action="store_true", help="以 JSON 输出检查结果")
     p.set_defaults(handler=cmd_check)
+
+    p = sub.add_parser(
+        "sync",
+        help="数据同步：本机身份（签名与加密密钥的指纹）；导出导入随后提供",
+        description="数据同步（DESIGN §5）。目前提供：\n"
+        "  sync identity   显示本机标识、角色、单位和密钥指纹（汇总端登记本机时核对指纹）",
+    )
+    sync_sub = p.add_subparsers(dest="sync_command", metavar="{identity}", title="同步子命令")
+    q = sync_sub.add_parser("identity", help="本机标识、角色、单位和密钥指纹",
+                            description="显示本机安装标识、角色、单位、操作人，以及签名密钥（Ed25519）和\n"
+                            "加密密钥（X25519）的指纹。私钥保存在数据库所在文件夹的 keys 子文件夹中，\n"
+                            "不会写入数据库或同步文件。")
+    db_option(q)
+    q.add_argument("--json", action="store_true", help="以 JSON 输出")
+    q.set_defaults(handler=cmd_sync_identity)
+    p.set_defaults(handler=lambda args: _sync_usage())
     return parser
+
+
+def _sync_usage() -> int:
+    raise UsageError("请指定同步子命令：identity（例如 python main.py sync identity --db 金水区.db）。")
 
 
 def wants_cli(argv: Sequence[str]) -> bool:
@@ -1026,6 +1046,28 @@ def _check(path: Path) -> dict:
     report["ok"] = not problems
     report["errors"] = problems
     return report
+
+
+def cmd_sync_identity(args) -> int:
+    from app.sync.identity import describe
+
+    path = _db_path(args, must_exist=True)
+    services = _open(path)
+    try:
+        ident = _identity(services)
+        ident.update(describe(services.store, ident["installation_id"]))
+    finally:
+        services.close()
+    if args.json:
+        _json(ident)
+        return 0
+    _out(f"本机：{ident['unit']} {ident['role_label']}（{ident['role']}），操作人 {ident['operator']}")
+    _out(f"安装标识：{ident['installation_id']}")
+    _out(f"签名密钥指纹（Ed25519）：{ident['signing_fingerprint'] or '（无：旧版本初始化的数据库）'}")
+    _out(f"加密密钥指纹（X25519）：{ident['encryption_fingerprint'] or '（无）'}")
+    state = "正常" if ident["key_file_ok"] else "缺失或损坏：无法签名或解密同步文件"
+    _out(f"私钥文件：{ident['key_file'] or '（内存数据库，无文件）'}（{state}）")
+    return 0
 
 
 def cmd_check(args) -> int:

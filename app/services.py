@@ -5,12 +5,13 @@ from __future__ import annotations
 from app.attachments import AttachmentService
 from app.context import Context
 from app.enterprises import EnterpriseService
-from app.installation import Installation, write_installation
+from app.installation import Installation, set_setting, write_installation
 from app.people import PeopleService
 from app.printing import PrintService
 from app.problems import ProblemService
 from app.reference import ReferenceService
 from app.stats import StatsService
+from app.sync.identity import create_identity, discard_identity
 from app.visits import VisitService
 from app.workbench import WorkbenchService
 from db.store import Store, open_store
@@ -42,15 +43,22 @@ class Services:
                    post: str | None = None, phone: str | None = None) -> Installation:
         """First run: identity, role and unit; on a station the operator also becomes a cadre (for 我的包联)."""
         unit = self.reference.unit_by_name(unit_name)
-        with self.store.transaction():
-            write_installation(self.store, role=role, unit_id=unit.id, operator=operator)
-            self.ctx.forget_installation()
-            if role == "station" and cadre_role:
-                cadre_id = self.people.add_cadre(operator, unit.id, role=cadre_role, post=post, phone=phone)
-                from app.installation import set_setting
-
-                set_setting(self.store, "installation.cadre_id", cadre_id)
+        inst = None
+        try:
+            with self.store.transaction():
+                inst = write_installation(self.store, role=role, unit_id=unit.id, operator=operator)
+                # The sync keys are made now (DESIGN §5): private halves in the data folder, public in settings.
+                create_identity(self.store, inst.id)
                 self.ctx.forget_installation()
+                if role == "station" and cadre_role:
+                    cadre_id = self.people.add_cadre(operator, unit.id, role=cadre_role, post=post, phone=phone)
+                    set_setting(self.store, "installation.cadre_id", cadre_id)
+                    self.ctx.forget_installation()
+        except BaseException:
+            if inst is not None:  # the database rolled back: take the key file back too
+                discard_identity(self.store, inst.id)
+            self.ctx.forget_installation()
+            raise
         return self.installation
 
     def reader(self) -> Services:

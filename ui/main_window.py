@@ -246,9 +246,16 @@ class MainWindow(PreserveGeometry, QMainWindow):
         self.bus.status_message.emit(f"节假日日历已导入，覆盖 {cal.first_year}–{cal.last_year} 年")
 
     def _about(self) -> None:
+        from app.sync.identity import describe
+
+        inst = self.services.installation
+        keys = describe(self.services.store, inst.id)
+        key_state = "正常" if keys["key_file_ok"] else "缺失或损坏"
         cal = self.services.ctx.calendar
         QMessageBox.about(self, f"关于{APP_NAME}",
                           f"{APP_NAME}（Zhuqi Desk）{__version__}\n"
                           "“万人助万企”助企干部工作台：企业包联、走访记录、问题交办与跟踪、统计。\n"
                           f"节假日日历：{cal.first_year}–{cal.last_year} 年\n"
+                          f"本机标识：{inst.id}\n签名密钥指纹：{keys['signing_fingerprint']}\n"
+                          f"加密密钥指纹：{keys['encryption_fingerprint']}（私钥文件{key_state}）\n"
                           f"数据库：{self.services.store.path}\n本程序完全离线运行，不进行任何网络连接。")

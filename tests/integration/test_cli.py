@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -135,13 +136,13 @@ def sql_figures(path: Path, start: str = "0000-00-00", end: str | None = None) -
 def test_help_lists_every_subcommand_in_chinese(capsys):
     code, out, _ = run(capsys, "--help")
     assert code == 0
-    for name in ("init", "demo", "stats", "print", "check"):
+    for name in ("init", "demo", "stats", "print", "sync", "check"):
         assert name in out
     assert "用法" in out and "退出码" in out and "初始化数据库" in out
-    assert "sync" not in out.split("示例")[0]  # future subcommands are not advertised yet
-    assert frozenset({"init", "demo", "stats", "print", "check"}) == cli.SUBCOMMANDS
+    assert frozenset({"init", "demo", "stats", "print", "sync", "check"}) == cli.SUBCOMMANDS
     for name in sorted(cli.SUBCOMMANDS):
-        code, out, _ = run(capsys, name, "--help")
+        args = (name, "identity", "--help") if name == "sync" else (name, "--help")  # sync has sub-commands
+        code, out, _ = run(capsys, *args)
         assert code == 0 and "--db" in out and "显示本帮助并退出" in out
 
 
@@ -559,3 +560,24 @@ def test_city_demo_matches_the_seed_figures_and_sql(capsys, tmp_path):
         assert sum(r[key] for r in rows) == figures[key], key
     code, _, err = run(capsys, "check", "--db", str(db))
     assert code == 0, err
+
+
+def test_sync_identity_shows_the_keys_made_at_init(capsys, tmp_path):
+    db = tmp_path / "s.db"
+    code, out, _ = run(capsys, "init", "--db", str(db), "--role", "station", "--unit", "金水区", "--operator", "王磊")
+    assert code == 0
+    code, out, _ = run(capsys, "sync", "identity", "--db", str(db), "--json")
+    assert code == 0
+    ident = json.loads(out)
+    assert ident["role"] == "station" and ident["unit"] == "金水区" and ident["key_file_ok"] is True
+    assert re.fullmatch(r"[0-9a-f]{4}(-[0-9a-f]{4}){3}", ident["signing_fingerprint"])
+    key_file = Path(ident["key_file"])
+    assert key_file.parent == db.parent / "keys" and oct(key_file.stat().st_mode & 0o777) == "0o600"
+    assert key_file.read_bytes() not in db.read_bytes()  # private keys never in the database
+    code, out, _ = run(capsys, "sync", "identity", "--db", str(db))
+    assert code == 0 and ident["signing_fingerprint"] in out and "正常" in out
+    key_file.write_text("damaged")
+    code, out, _ = run(capsys, "sync", "identity", "--db", str(db))
+    assert code == 0 and "缺失或损坏" in out
+    code, _, err = run(capsys, "sync", "--db", str(db))
+    assert code == 2 and "identity" in err
