@@ -347,11 +347,17 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "sync",
-        help="数据同步：本机身份（签名与加密密钥的指纹）；导出导入随后提供",
+        help="数据同步：本机身份、汇总端邀请、加入与登记；导出导入随后提供",
         description="数据同步（DESIGN §5）。目前提供：\n"
-        "  sync identity   显示本机标识、角色、单位和密钥指纹（汇总端登记本机时核对指纹）",
+        "  sync identity   显示本机标识、角色、单位和密钥指纹（汇总端登记本机时核对指纹）\n"
+        "  sync invite     汇总端生成邀请文件（汇总端的公钥和基础数据）\n"
+        "  sync join       干部端（或加入市级的区县汇总端）读取邀请文件，生成登记申请文件\n"
+        "  sync enroll     汇总端核对指纹后登记申请文件中的安装\n"
+        "  sync enrolled   汇总端列出已登记的安装\n"
+        "  sync revoke     汇总端撤销某个安装的登记（此后不再接受它的同步文件）",
     )
-    sync_sub = p.add_subparsers(dest="sync_command", metavar="{identity}", title="同步子命令")
+    sync_sub = p.add_subparsers(dest="sync_command", metavar="{identity,invite,join,enroll,enrolled,revoke}",
+                                title="同步子命令")
     q = sync_sub.add_parser("identity", help="本机标识、角色、单位和密钥指纹",
                             description="显示本机安装标识、角色、单位、操作人，以及签名密钥（Ed25519）和\n"
                             "加密密钥（X25519）的指纹。私钥保存在数据库所在文件夹的 keys 子文件夹中，\n"
@@ -359,12 +365,47 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
     db_option(q)
     q.add_argument("--json", action="store_true", help="以 JSON 输出")
     q.set_defaults(handler=cmd_sync_identity)
+    q = sync_sub.add_parser("invite", help="汇总端：生成邀请文件（.zqinvite）",
+                            description="汇总端生成带签名的邀请文件（.zqinvite）：本机的安装标识、单位、签名与\n"
+                            "加密公钥，以及基础数据（单位、分类词表、期限模板；不含个人信息）。把它交给\n"
+                            "要加入的干部端，并告诉对方本机的签名密钥指纹（sync identity 可查看）。")
+    db_option(q)
+    q.add_argument("--out", metavar="FILE", required=True, help="邀请文件路径（或文件夹：自动命名）")
+    q.set_defaults(handler=cmd_sync_invite)
+    q = sync_sub.add_parser("join", help="干部端：读取邀请文件，生成登记申请文件（.zqjoin）",
+                            description="读取汇总端的邀请文件，校验签名后记下该汇总端，并生成带本机签名的\n"
+                            "登记申请文件（.zqjoin），交回汇总端登记。会显示汇总端的签名密钥指纹：\n"
+                            "请与汇总端操作人核对一致后再交出申请文件。")
+    db_option(q)
+    q.add_argument("file", metavar="FILE", help="汇总端的邀请文件（.zqinvite）")
+    q.add_argument("--out", metavar="REQUEST", required=True, help="登记申请文件路径（或文件夹：自动命名）")
+    q.set_defaults(handler=cmd_sync_join)
+    q = sync_sub.add_parser("enroll", help="汇总端：核对指纹后登记申请文件中的安装",
+                            description="读取登记申请文件，显示申请方的安装标识、单位、操作人和签名密钥指纹；\n"
+                            "与申请方核对指纹一致后登记，此后接受它的同步文件。不带 --yes 时在终端询问确认。")
+    db_option(q)
+    q.add_argument("request", metavar="REQUEST", help="登记申请文件（.zqjoin）")
+    q.add_argument("--yes", action="store_true", help="不询问，直接登记（已另行核对指纹时使用）")
+    q.set_defaults(handler=cmd_sync_enroll)
+    q = sync_sub.add_parser("enrolled", help="汇总端：列出已登记的安装",
+                            description="列出本汇总端已登记的安装：标识、角色、单位、操作人、签名密钥指纹、\n"
+                            "登记时间和撤销时间。")
+    db_option(q)
+    q.add_argument("--json", action="store_true", help="以 JSON 输出")
+    q.set_defaults(handler=cmd_sync_enrolled)
+    q = sync_sub.add_parser("revoke", help="汇总端：撤销某个安装的登记",
+                            description="撤销一个已登记安装的登记：此后不再接受它签名的同步文件。重复撤销无影响。")
+    db_option(q)
+    q.add_argument("installation_id", metavar="INSTALLATION_ID", help="要撤销的安装标识（见 sync enrolled）")
+    q.add_argument("--note", default="", help="撤销原因（可选）")
+    q.set_defaults(handler=cmd_sync_revoke)
     p.set_defaults(handler=lambda args: _sync_usage())
     return parser
 
 
 def _sync_usage() -> int:
-    raise UsageError("请指定同步子命令：identity（例如 python main.py sync identity --db 金水区.db）。")
+    raise UsageError("请指定同步子命令：identity、invite、join、enroll、enrolled 或 revoke"
+                     "（例如 python main.py sync identity --db 金水区.db）。")
 
 
 def wants_cli(argv: Sequence[str]) -> bool:
@@ -1067,6 +1108,107 @@ def cmd_sync_identity(args) -> int:
     _out(f"加密密钥指纹（X25519）：{ident['encryption_fingerprint'] or '（无）'}")
     state = "正常" if ident["key_file_ok"] else "缺失或损坏：无法签名或解密同步文件"
     _out(f"私钥文件：{ident['key_file'] or '（内存数据库，无文件）'}（{state}）")
+    return 0
+
+
+def cmd_sync_invite(args) -> int:
+    from app.sync.enrollment import make_invite
+    from app.sync.identity import describe
+
+    path = _db_path(args, must_exist=True)
+    services = _open(path)
+    try:
+        written = make_invite(services, Path(args.out).expanduser())
+        info = describe(services.store, services.installation.id)
+    finally:
+        services.close()
+    _out(f"已生成邀请文件：{written}")
+    _out(f"本机签名密钥指纹：{info['signing_fingerprint']}（请告知加入方，加入时核对）")
+    return 0
+
+
+def cmd_sync_join(args) -> int:
+    from app.sync.enrollment import join
+
+    path = _db_path(args, must_exist=True)
+    services = _open(path)
+    try:
+        request, hub_fingerprint = join(services, Path(args.file).expanduser(), Path(args.out).expanduser())
+    finally:
+        services.close()
+    _out(f"汇总端签名密钥指纹：{hub_fingerprint}")
+    _out("请与汇总端操作人核对此指纹（汇总端运行 sync identity 可查看）；不一致时不要交出申请文件。")
+    _out(f"已生成登记申请文件：{request}（交给汇总端，用 sync enroll 登记）")
+    return 0
+
+
+def cmd_sync_enroll(args) -> int:
+    from app.installation import ROLES
+    from app.sync.enrollment import enroll, read_request
+
+    path = _db_path(args, must_exist=True)
+    services = _open(path)
+    try:
+        request = read_request(services, Path(args.request).expanduser())
+        inst = request["installation"]
+        _out(f"申请方：{inst.get('unit_name') or inst['unit_id']} {ROLES[inst['role']]}（{inst['role']}），"
+             f"操作人 {inst.get('operator') or '（未填）'}")
+        _out(f"安装标识：{inst['id']}")
+        _out(f"签名密钥指纹：{request['signing_fingerprint']}")
+        if not args.yes:
+            if not sys.stdin.isatty():
+                raise UsageError("登记前需要确认指纹：请在终端中运行并回答确认，或核对指纹后加 --yes。")
+            sys.stdout.flush()
+            try:
+                answer = input("确认指纹一致并登记？[y/N] ").strip().lower()
+            except EOFError:
+                answer = ""
+            if answer not in ("y", "yes", "是"):
+                _out("未登记。")
+                return 0
+        status = enroll(services, request)
+    finally:
+        services.close()
+    _out({"enrolled": "已登记。", "already": "已登记过，无需再次登记。",
+          "restored": "该安装曾被撤销，已重新登记。"}[status])
+    return 0
+
+
+def cmd_sync_enrolled(args) -> int:
+    from app.sync.enrollment import list_enrolled
+
+    path = _db_path(args, must_exist=True)
+    services = _open(path)
+    try:
+        rows = list_enrolled(services)
+    finally:
+        services.close()
+    if args.json:
+        _json(rows)
+        return 0
+    if not rows:
+        _out("尚未登记任何安装。")
+        return 0
+    table = [(r["installation_id"], r["role_label"], r["unit"] or r["unit_id"] or "", r["operator"] or "",
+              r["signing_fingerprint"], r["enrolled_at"][:10], "已撤销" if r["revoked_at"] else "有效")
+             for r in rows]
+    for line in _table(("安装标识", "角色", "单位", "操作人", "签名密钥指纹", "登记日期", "状态"), table,
+                       (False,) * 7):
+        _out(line)
+    return 0
+
+
+def cmd_sync_revoke(args) -> int:
+    from app.sync.enrollment import revoke
+
+    path = _db_path(args, must_exist=True)
+    services = _open(path)
+    try:
+        changed = revoke(services, args.installation_id, args.note)
+    finally:
+        services.close()
+    _out(f"已撤销 {args.installation_id} 的登记，此后不再接受它的同步文件。" if changed
+         else f"{args.installation_id} 早已撤销，未作改动。")
     return 0
 
 
