@@ -463,6 +463,16 @@ def _open(path: Path):
         raise StoreError(f"无法打开或创建数据库文件 {path}：{exc.strerror or exc}") from exc
 
 
+@contextlib.contextmanager
+def _session(args):
+    """The services of an existing database named by --db, closed afterwards."""
+    services = _open(_db_path(args, must_exist=True))
+    try:
+        yield services
+    finally:
+        services.close()
+
+
 def _out(text: str = "") -> None:
     print(text, file=sys.stdout)
 
@@ -717,9 +727,7 @@ def cmd_stats(args) -> int:
 
     if args.date_from and args.date_to and args.date_from > args.date_to:
         raise UsageError(f"--from（{args.date_from}）不能晚于 --to（{args.date_to}）。")
-    path = _db_path(args, must_exist=True)
-    services = _open(path)
-    try:
+    with _session(args) as services:
         period = Period(args.date_from, args.date_to)
         unit = services.reference.unit_by_name(args.unit) if args.unit else None
         if unit is not None and not unit.is_district:
@@ -741,8 +749,6 @@ def cmd_stats(args) -> int:
             rows = services.stats.breakdown(args.by, period, unit_id)
         else:
             head = services.stats.headline(period, unit_id)
-    finally:
-        services.close()
 
     if args.json:
         _json(rows if args.by else {**head, **meta})
@@ -750,7 +756,7 @@ def cmd_stats(args) -> int:
     title = "助企工作统计" + (f"（按{DIMENSION_LABELS[args.by]}）" if args.by else "")
     _out(f"{title}    范围：{scope}    统计期：{period.label()}（截止日 {meta['cutoff']}）    口径版本 {STATS_VERSION}")
     if ident:
-        _out(f"本机：{ident['unit']} {ident['role_label']}（{ident['operator']}）    数据库：{path}")
+        _out(f"本机：{ident['unit']} {ident['role_label']}（{ident['operator']}）    数据库：{services.store.path}")
     _out()
     if args.by:
         keys = BY_KEYS.get(args.by, PROBLEM_KEYS)
@@ -1092,13 +1098,9 @@ def _check(path: Path) -> dict:
 def cmd_sync_identity(args) -> int:
     from app.sync.identity import describe
 
-    path = _db_path(args, must_exist=True)
-    services = _open(path)
-    try:
+    with _session(args) as services:
         ident = _identity(services)
         ident.update(describe(services.store, ident["installation_id"]))
-    finally:
-        services.close()
     if args.json:
         _json(ident)
         return 0
@@ -1115,13 +1117,9 @@ def cmd_sync_invite(args) -> int:
     from app.sync.enrollment import make_invite
     from app.sync.identity import describe
 
-    path = _db_path(args, must_exist=True)
-    services = _open(path)
-    try:
+    with _session(args) as services:
         written = make_invite(services, Path(args.out).expanduser())
         info = describe(services.store, services.installation.id)
-    finally:
-        services.close()
     _out(f"已生成邀请文件：{written}")
     _out(f"本机签名密钥指纹：{info['signing_fingerprint']}（请告知加入方，加入时核对）")
     return 0
@@ -1130,12 +1128,8 @@ def cmd_sync_invite(args) -> int:
 def cmd_sync_join(args) -> int:
     from app.sync.enrollment import join
 
-    path = _db_path(args, must_exist=True)
-    services = _open(path)
-    try:
+    with _session(args) as services:
         request, hub_fingerprint = join(services, Path(args.file).expanduser(), Path(args.out).expanduser())
-    finally:
-        services.close()
     _out(f"汇总端签名密钥指纹：{hub_fingerprint}")
     _out("请与汇总端操作人核对此指纹（汇总端运行 sync identity 可查看）；不一致时不要交出申请文件。")
     _out(f"已生成登记申请文件：{request}（交给汇总端，用 sync enroll 登记）")
@@ -1146,9 +1140,7 @@ def cmd_sync_enroll(args) -> int:
     from app.installation import ROLES
     from app.sync.enrollment import enroll, read_request
 
-    path = _db_path(args, must_exist=True)
-    services = _open(path)
-    try:
+    with _session(args) as services:
         request = read_request(services, Path(args.request).expanduser())
         inst = request["installation"]
         _out(f"申请方：{inst.get('unit_name') or inst['unit_id']} {ROLES[inst['role']]}（{inst['role']}），"
@@ -1167,8 +1159,6 @@ def cmd_sync_enroll(args) -> int:
                 _out("未登记。")
                 return 0
         status = enroll(services, request)
-    finally:
-        services.close()
     _out({"enrolled": "已登记。", "already": "已登记过，无需再次登记。",
           "restored": "该安装曾被撤销，已重新登记。"}[status])
     return 0
@@ -1177,12 +1167,8 @@ def cmd_sync_enroll(args) -> int:
 def cmd_sync_enrolled(args) -> int:
     from app.sync.enrollment import list_enrolled
 
-    path = _db_path(args, must_exist=True)
-    services = _open(path)
-    try:
+    with _session(args) as services:
         rows = list_enrolled(services)
-    finally:
-        services.close()
     if args.json:
         _json(rows)
         return 0
@@ -1201,12 +1187,8 @@ def cmd_sync_enrolled(args) -> int:
 def cmd_sync_revoke(args) -> int:
     from app.sync.enrollment import revoke
 
-    path = _db_path(args, must_exist=True)
-    services = _open(path)
-    try:
+    with _session(args) as services:
         changed = revoke(services, args.installation_id, args.note)
-    finally:
-        services.close()
     _out(f"已撤销 {args.installation_id} 的登记，此后不再接受它的同步文件。" if changed
          else f"{args.installation_id} 早已撤销，未作改动。")
     return 0
