@@ -7,7 +7,6 @@ import logging
 from PySide6.QtCore import QDate, QModelIndex, Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QDateEdit,
     QDialog,
@@ -22,7 +21,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QStackedWidget,
-    QTableView,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -44,6 +42,7 @@ from ui.models.enterprise_tabs import (
 )
 from ui.models.lazy_table import OBJECT_ROLE
 from ui.settings import PreserveGeometry, Settings
+from ui.widgets.tables import make_table, set_table_model
 
 log = logging.getLogger(__name__)
 
@@ -55,53 +54,6 @@ INFO_FIELDS = (
     ("address", "地址"), ("note", "备注"),
 )  # fmt: skip
 _WIDE = {"address", "note"}
-
-
-def make_table(model=None, parent: QWidget | None = None) -> QTableView:
-    """A read-only, row-selecting table sorted by header clicks (model.sort), showing `model` if given."""
-    table = QTableView(parent)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setAlternatingRowColors(True)
-    table.setWordWrap(False)
-    table.verticalHeader().hide()
-    table.verticalHeader().setDefaultSectionSize(26)
-    header = table.horizontalHeader()
-    header.setStretchLastSection(True)
-    header.setHighlightSections(False)
-    header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)  # natural order until a header is clicked
-    table.setSortingEnabled(True)
-    header.sortIndicatorChanged.connect(lambda section, _order: _keep_sort_indicator(table, section))
-    if model is not None:
-        set_table_model(table, model)
-    return table
-
-
-def set_table_model(table: QTableView, model) -> None:
-    """Show `model` (its Column widths, natural order) and delete the previous model and selection model."""
-    old, old_selection = table.model(), table.selectionModel()
-    table.setModel(model)
-    header = table.horizontalHeader()
-    header.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
-    for i, column in enumerate(model.columns):
-        if column.width:
-            header.resizeSection(i, column.width)
-    for obj in (old_selection, old):
-        if obj is not None and obj is not model:
-            obj.deleteLater()
-
-
-def _keep_sort_indicator(table: QTableView, section: int) -> None:
-    """A click on a column that cannot be sorted leaves the indicator where the list is really sorted."""
-    model = table.model()
-    columns = getattr(model, "columns", ())
-    if 0 <= section < len(columns) and not columns[section].sortable:
-        header = table.horizontalHeader()
-        header.blockSignals(True)
-        header.setSortIndicator(model.sort_column(), model.sort_order())
-        header.blockSignals(False)
-        header.viewport().update()
 
 
 def _date_edit(value: str | None = None) -> QDateEdit:

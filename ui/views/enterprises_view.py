@@ -28,8 +28,9 @@ from ui.dialogs.enterprise_dialog import EnterpriseDialog, plain_label
 from ui.errors import show_error
 from ui.models.enterprise_model import COLUMNS, NAME, EnterpriseTableModel
 from ui.settings import NOT_VISITED_DAYS, Key, Settings, splitter_key
-from ui.views.enterprise_detail import EnterpriseDetail, make_table
+from ui.views.enterprise_detail import EnterpriseDetail
 from ui.widgets.search_box import SearchBox
+from ui.widgets.tables import make_table, select_record
 
 log = logging.getLogger(__name__)
 
@@ -303,14 +304,7 @@ class EnterprisesView(QWidget):
         return self.model.row_dict(index.row()) if index.isValid() else {}
 
     def _select(self, ent_id: str | None) -> bool:
-        row = self.model.row_of(ent_id) if ent_id else None
-        if row is None:
-            return False
-        index = self.model.index(row, 0)
-        self.table.setCurrentIndex(index)
-        self.table.selectRow(row)
-        self.table.scrollTo(index)
-        return True
+        return select_record(self.table, ent_id)
 
     def _after_reload(self, selected: str | None) -> None:
         if not self._select(selected):

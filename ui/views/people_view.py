@@ -43,8 +43,8 @@ from ui.models.people_model import (
     WorkGroupTableModel,
 )
 from ui.settings import Key, Settings, splitter_key
-from ui.views.enterprise_detail import make_table, set_table_model
 from ui.widgets.search_box import SearchBox
+from ui.widgets.tables import make_table, select_record, set_table_model
 
 log = logging.getLogger(__name__)
 
@@ -395,14 +395,7 @@ class PeopleView(QWidget):
         return self._select(cadre_id)
 
     def _select(self, cadre_id: str | None) -> bool:
-        row = self.model.row_of(cadre_id) if cadre_id else None
-        if row is None:
-            return False
-        index = self.model.index(row, 0)
-        self.table.setCurrentIndex(index)
-        self.table.selectRow(row)
-        self.table.scrollTo(index)
-        return True
+        return select_record(self.table, cadre_id)
 
     def _after_cadre_reload(self, selected: str | None) -> None:
         if not self._select(selected):
@@ -442,12 +435,7 @@ class PeopleView(QWidget):
         return self.group_model.row_dict(index.row()) if index.isValid() else {}
 
     def select_group(self, group_id: str | None) -> bool:
-        row = self.group_model.row_of(group_id) if group_id else None
-        if row is None:
-            return False
-        self.group_table.setCurrentIndex(self.group_model.index(row, 0))
-        self.group_table.selectRow(row)
-        return True
+        return select_record(self.group_table, group_id, scroll=False)
 
     def _after_group_reload(self, selected: str | None) -> None:
         if not self.select_group(selected):
