@@ -11,7 +11,7 @@ from app import uscc as uscc_rules
 from app.clock import parse_date, today
 from app.context import Context
 from app.errors import DuplicateError, NotFoundError, ValidationError
-from app.textsearch import initials, reindex, search_ids
+from app.textsearch import initials, match_clause, reindex
 from app.validate import choice, phone, text
 
 STATUSES = ("在营", "停产", "失联", "注销")
@@ -188,13 +188,13 @@ class EnterpriseService:
             params.append(json.dumps(f.ids))
         if f.text.strip():
             needle = unicodedata.normalize("NFKC", f.text).strip()
-            hits = search_ids(self.ctx.store.conn, "enterprise", needle)
-            if hits is None:  # nothing indexable (e.g. punctuation): plain substring match
+            match = match_clause("e.id", "enterprise", needle)
+            if match is None:  # nothing indexable (e.g. punctuation): plain substring match
                 clauses.append("(e.name LIKE ? OR e.uscc LIKE ?)")
                 params += [f"%{needle}%", f"%{needle.upper()}%"]
-            else:
-                clauses.append("(e.id IN (SELECT value FROM json_each(?)) OR e.uscc LIKE ?)")
-                params += [json.dumps(hits), f"{needle.upper()}%"]
+            else:  # words, pinyin initials, or the start of a credit code
+                clauses.append(f"({match[0]} OR e.uscc LIKE ?)")
+                params += [*match[1], f"{needle.upper()}%"]
         return " AND ".join(clauses), params
 
     def list_ids(self, f: EnterpriseFilter, sort_key: str | None = "name", descending: bool = False) -> list[str]:

@@ -11,7 +11,7 @@ from app.clock import now_utc, parse_date, today
 from app.context import Context
 from app.errors import NotFoundError, TransitionError, ValidationError
 from app.reference import ReferenceService
-from app.textsearch import reindex, search_ids
+from app.textsearch import match_clause, reindex
 from app.validate import a_date, choice, text
 from db.changes import ChangeWriter
 
@@ -291,13 +291,13 @@ class ProblemService:
             clauses.append("p.id IN (SELECT value FROM json_each(?))")
             params.append(json.dumps(f.ids))
         if f.text.strip():
-            hits = search_ids(self.ctx.store.conn, "problem", f.text)
-            if hits is None:
+            match = match_clause("p.id", "problem", f.text)
+            if match is None:
                 clauses.append("(p.title LIKE ? OR p.record_no LIKE ?)")
                 params += [f"%{f.text.strip()}%"] * 2
             else:
-                clauses.append("p.id IN (SELECT value FROM json_each(?))")
-                params.append(json.dumps(hits))
+                clauses.append(match[0])
+                params += match[1]
         return " AND ".join(clauses), params
 
     def list_ids(self, f: ProblemFilter, sort_key: str | None = "registered_on", descending: bool = True) -> list[str]:

@@ -76,14 +76,11 @@ def reindex(conn: sqlite3.Connection, kind: str, row_id: str, *parts: str | None
                  (kind, row_id, cur.lastrowid))
 
 
-def search_ids(conn: sqlite3.Connection, kind: str, text: str, limit: int | None = None) -> list[str] | None:
-    """Ids of `kind` rows matching `text`, best first; None when the text has nothing searchable."""
+def match_clause(id_column: str, kind: str, text: str) -> tuple[str, list] | None:
+    """SQL condition "`id_column` is a `kind` record matching `text`" and its parameters, for a list
+    query's WHERE (the search runs inside that query); None when the text has nothing searchable."""
     q = match_query(text)
     if q is None:
         return None
-    sql = "SELECT row_id FROM search_index WHERE search_index MATCH ? AND kind = ? ORDER BY rank"
-    params: tuple = (q, kind)
-    if limit:
-        sql += " LIMIT ?"
-        params += (limit,)
-    return [r[0] for r in conn.execute(sql, params)]
+    return (f"{id_column} IN (SELECT row_id FROM search_index WHERE search_index MATCH ? AND kind = ?)",
+            [q, kind])

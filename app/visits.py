@@ -12,7 +12,7 @@ from app.context import Context
 from app.enterprises import STATUSES as ENTERPRISE_STATUSES
 from app.errors import NotFoundError, ValidationError
 from app.problems import ProblemInput, ProblemService
-from app.textsearch import reindex, search_ids
+from app.textsearch import match_clause, reindex
 from app.validate import a_date, choice, phone, text
 
 KINDS = ("实地走访", "座谈会", "电话沟通", "视频连线", "政策宣讲")
@@ -222,13 +222,13 @@ class VisitService:
             clauses.append("v.id IN (SELECT value FROM json_each(?))")
             params.append(json.dumps(f.ids))
         if f.text.strip():
-            hits = search_ids(self.ctx.store.conn, "visit", f.text)
-            if hits is None:
+            match = match_clause("v.id", "visit", f.text)
+            if match is None:
                 clauses.append("v.record_no LIKE ?")
                 params.append(f"%{f.text.strip()}%")
             else:
-                clauses.append("v.id IN (SELECT value FROM json_each(?))")
-                params.append(json.dumps(hits))
+                clauses.append(match[0])
+                params += match[1]
         return " AND ".join(clauses), params
 
     def list_ids(self, f: VisitFilter, sort_key: str | None = "visit_date", descending: bool = True) -> list[str]:
