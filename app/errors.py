@@ -53,5 +53,9 @@ class SchemaTooNewError(StoreError):
     """The database was written by a newer version of the app."""
 
 
+class PrintCancelled(AppError):
+    """The user cancelled a long print job; nothing was written."""
+
+
 class CalendarRangeWarning(UserWarning):
     """A deadline falls past the last year the working-day calendar covers."""

@@ -11,14 +11,13 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from app.errors import AppError, NotFoundError
-from app.pdf.document import FormDocument, PrintCancelled, Progress
-from app.pdf.visit_form import visit_story
+from app.errors import AppError, NotFoundError, PrintCancelled
 from app.problems import ProblemFilter
 from app.stats import Period
 from app.visits import VisitFilter
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # reportlab loads on the first print, not when the app starts
+    from app.pdf.document import FormDocument, Progress
     from app.services import Services
 
 __all__ = ["PrintCancelled", "PrintService", "write_atomic"]
@@ -44,6 +43,8 @@ class PrintService:
                 w.record_access(f"打印{what}", table, rid, ["contact_name", "contact_phone"])
 
     def _document(self, **kw) -> FormDocument:
+        from app.pdf.document import FormDocument
+
         return FormDocument(printed_by=self._operator(), **kw)
 
     # -- 走访记录表 -------------------------------------------------------------------------------------
@@ -53,6 +54,8 @@ class PrintService:
 
     def visit_records(self, visit_ids: list[str], progress: Progress | None = None) -> bytes:
         """One PDF with a 走访记录表 per visit (each starting on a new page, numbered on its own)."""
+        from app.pdf.visit_form import visit_story
+
         if not visit_ids:
             raise NotFoundError("没有可打印的走访记录：请先选择走访记录或调整筛选条件。")
         doc = self._document(progress=progress, total_hint=len(visit_ids))

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from reportlab import rl_config
-from reportlab.graphics.barcode import qrencoder
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
@@ -33,7 +32,7 @@ from reportlab.platypus import (
 
 from app import APP_NAME
 from app.clock import SHANGHAI
-from app.errors import AppError
+from app.errors import PrintCancelled
 from app.pdf.fastgrid import FastGrid
 from app.pdf.fonts import FONT, register_fonts
 from app.pdf.textflow import TextBlock
@@ -48,10 +47,6 @@ rl_config.useA85 = 0
 BASE_TABLE_STYLE = (("FONTNAME", (0, 0), (-1, -1), FONT),)
 # Called now and then with (done, total); returning False cancels the job.
 Progress = Callable[[int, int], "bool | None"]
-
-
-class PrintCancelled(AppError):
-    """The user cancelled a long print job; nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -249,6 +244,8 @@ QR_MASK = 2
 
 def qr_modules(payload: str) -> list[list[bool]]:
     """The dark/light module matrix of a QR code (reportlab's encoder, error correction level M)."""
+    from reportlab.graphics.barcode import qrencoder  # its package pulls in all barcode widgets: load late
+
     code = qrencoder.QRCode(None, qrencoder.QRErrorCorrectLevel.M)
     code.addData(payload)
     code.version = code.calculate_version()
