@@ -44,3 +44,19 @@ def tasks():
     from ui.tasks import SyncTaskRunner
 
     return SyncTaskRunner()
+
+
+def totals_match(view) -> bool:
+    """The breakdown rows on screen add up to the headline for every additive column shown."""
+    from ui.models.stats_model import ADDITIVE
+    from ui.views.stats_view import PROBLEM_ONLY_DIMENSIONS
+
+    if view.headline is None:
+        return False
+    rows = view.model.rows()
+    dim = view.dimension.currentData()
+    keys = [k for k in ADDITIVE if not (dim in PROBLEM_ONLY_DIMENSIONS and k in (
+        "enterprises_covered", "enterprise_visits", "symposia"))]
+    if dim == "month":  # 包联 is not a monthly figure
+        keys = [k for k in keys if k != "enterprises_covered"]
+    return all(sum(r[k] or 0 for r in rows) == view.headline[k] for k in keys)

@@ -8,6 +8,7 @@ from PySide6.QtCore import Qt
 from app.demo import generate
 from app.services import Services
 from app.stats import Period
+from tests.ui.conftest import totals_match
 from ui.dialogs.setup_dialog import SetupDialog
 from ui.models.stats_model import COLUMNS, StatsTableModel
 from ui.views.stats_view import HEADLINE, StatsView
@@ -43,7 +44,7 @@ def test_stats_view_shows_the_service_figures_and_breakdowns_add_up(qtbot, demo_
     for index in range(view.dimension.count()):
         view.dimension.setCurrentIndex(index)  # re-runs the statistics for that grouping
         assert view.model.rowCount() > 1
-        assert view.totals_match(), view.dimension.currentText()
+        assert totals_match(view), view.dimension.currentText()
         last = view.model.rowCount() - 1
         assert view.model.index(last, 0).data() == "合计"
         assert view.model.index(last, 4).data() == str(expected["problems_collected"])

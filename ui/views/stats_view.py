@@ -25,7 +25,7 @@ from app.clock import today
 from app.services import Services
 from app.stats import DEFINITIONS, DIMENSION_LABELS, STATS_VERSION, Period
 from ui.bus import AppBus
-from ui.models.stats_model import ADDITIVE, COLUMNS, StatsTableModel
+from ui.models.stats_model import COLUMNS, StatsTableModel
 from ui.widgets.kpi_tile import KpiTile
 
 HEADLINE = (
@@ -193,15 +193,3 @@ class StatsView(QWidget):
         from ui.print_menu import print_report
 
         print_report(self.services, jobs, self.period(), self.unit_combo.currentData())
-
-    def totals_match(self) -> bool:
-        """Breakdown rows add up to the headline for every additive column shown (used by tests)."""
-        if self.headline is None:
-            return False
-        rows = self.model.rows()
-        dim = self.dimension.currentData()
-        keys = [k for k in ADDITIVE if not (dim in PROBLEM_ONLY_DIMENSIONS and k in (
-            "enterprises_covered", "enterprise_visits", "symposia"))]
-        if dim == "month":
-            keys = [k for k in keys if k != "enterprises_covered"]
-        return all(sum(r[k] or 0 for r in rows) == self.headline[k] for k in keys)
