@@ -347,16 +347,19 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "sync",
-        help="数据同步：本机身份、汇总端邀请、加入与登记；导出导入随后提供",
-        description="数据同步（DESIGN §5）。目前提供：\n"
+        help="数据同步：本机身份、邀请、加入与登记，导出与导入同步文件",
+        description="数据同步（DESIGN §5）：\n"
         "  sync identity   显示本机标识、角色、单位和密钥指纹（汇总端登记本机时核对指纹）\n"
         "  sync invite     汇总端生成邀请文件（汇总端的公钥和基础数据）\n"
         "  sync join       干部端（或加入市级的区县汇总端）读取邀请文件，生成登记申请文件\n"
         "  sync enroll     汇总端核对指纹后登记申请文件中的安装\n"
         "  sync enrolled   汇总端列出已登记的安装\n"
-        "  sync revoke     汇总端撤销某个安装的登记（此后不再接受它的同步文件）",
+        "  sync revoke     汇总端撤销某个安装的登记（此后不再接受它的同步文件）\n"
+        "  sync export     写一个同步文件：上报汇总端尚未确认的全部修改，或给下级下发确认与办理结果\n"
+        "  sync import     导入同步文件，每个文件一行结果（已导入 / 已导入过 / 被拒绝及原因）\n"
+        "  sync status     同步记录、未确认的修改、等待中的操作和待处理的冲突",
     )
-    sync_sub = p.add_subparsers(dest="sync_command", metavar="{identity,invite,join,enroll,enrolled,revoke}",
+    sync_sub = p.add_subparsers(dest="sync_command", metavar="{identity,invite,join,enroll,enrolled,revoke,export,import,status}",
                                 title="同步子命令")
     q = sync_sub.add_parser("identity", help="本机标识、角色、单位和密钥指纹",
                             description="显示本机安装标识、角色、单位、操作人，以及签名密钥（Ed25519）和\n"
@@ -399,12 +402,39 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
     q.add_argument("installation_id", metavar="INSTALLATION_ID", help="要撤销的安装标识（见 sync enrolled）")
     q.add_argument("--note", default="", help="撤销原因（可选）")
     q.set_defaults(handler=cmd_sync_revoke)
+    q = sync_sub.add_parser("export", help="写一个同步文件（.zqpkg），打印其路径",
+                            description="干部端 / 区县汇总端：把上级汇总端尚未确认收到的全部修改写成一个签名并加密的\n"
+                            "同步文件（区县汇总端连同转报的干部端修改，来源不变）。U 盘丢失也不要紧：\n"
+                            "下次导出会再次包含所有未确认的修改。--full 导出全部修改。\n"
+                            "汇总端：用 --to 给某个已登记的安装（或 all：每个一份）写下发文件，内含收到确认、\n"
+                            "基础数据和其上报问题的办理结果；市级汇总端不带 --to 时给每个已登记安装各写一份。\n"
+                            "文件先写临时文件、落盘、改名，再读回校验，拔出 U 盘不会留下看似完好的文件。")
+    db_option(q)
+    q.add_argument("--out", metavar="DIR", required=True, help="写入的文件夹（如 U 盘）")
+    q.add_argument("--full", action="store_true", help="导出全部修改（不只未确认的）")
+    q.add_argument("--to", metavar="INSTALLATION_ID", help="接收方安装标识，或 all（汇总端下发时用）")
+    q.add_argument("--json", action="store_true", help="以 JSON 输出")
+    q.set_defaults(handler=cmd_sync_export)
+    q = sync_sub.add_parser("import", help="导入同步文件，每个文件一行结果",
+                            description="导入一个或多个同步文件。每个文件先完整校验（签名、接收方、大小、校验值、\n"
+                            "版本、文件序列、每条记录的格式），再在一个事务中合并：重复导入无影响（已导入过），\n"
+                            "先后顺序不限，缺少前提记录的操作会等待，双方都改过的字段进入冲突列表。\n"
+                            "有文件被拒绝时退出码为 3，被拒绝的文件不会改动任何数据。")
+    db_option(q)
+    q.add_argument("files", metavar="FILE", nargs="+", help="同步文件（.zqpkg）")
+    q.add_argument("--json", action="store_true", help="每个文件输出一个 JSON 对象（JSON 数组）")
+    q.set_defaults(handler=cmd_sync_import)
+    q = sync_sub.add_parser("status", help="同步记录、未确认的修改、等待与冲突",
+                            description="显示尚未被上级确认的修改数、最近的同步记录、等待中的操作和待处理的冲突。")
+    db_option(q)
+    q.add_argument("--json", action="store_true", help="以 JSON 输出")
+    q.set_defaults(handler=cmd_sync_status)
     p.set_defaults(handler=lambda args: _sync_usage())
     return parser
 
 
 def _sync_usage() -> int:
-    raise UsageError("请指定同步子命令：identity、invite、join、enroll、enrolled 或 revoke"
+    raise UsageError("请指定同步子命令：identity、invite、join、enroll、enrolled、revoke、export、import 或 status"
                      "（例如 python main.py sync identity --db 金水区.db）。")
 
 
@@ -1191,6 +1221,59 @@ def cmd_sync_revoke(args) -> int:
         changed = revoke(services, args.installation_id, args.note)
     _out(f"已撤销 {args.installation_id} 的登记，此后不再接受它的同步文件。" if changed
          else f"{args.installation_id} 早已撤销，未作改动。")
+    return 0
+
+
+def cmd_sync_export(args) -> int:
+    out = Path(args.out).expanduser()
+    if not out.is_dir():
+        raise UsageError(f"--out 应是已存在的文件夹：{out}")
+    with _session(args) as services:
+        results = services.sync.export(out, to=args.to, full=args.full)
+    if args.json:
+        _json([r.as_dict() for r in results])
+        return 0
+    for r in results:
+        _out(str(r.path))
+        print(f"已写入同步文件（{r.recipient_label}，{r.operations} 条）：{r.path.name}", file=sys.stderr)
+    return 0
+
+
+def cmd_sync_import(args) -> int:
+    with _session(args) as services:
+        results = services.sync.import_files([Path(f).expanduser() for f in args.files])
+    if args.json:
+        _json([r.as_dict() for r in results])
+    else:
+        labels = {"imported": "已导入", "already": "已导入过", "rejected": "被拒绝"}
+        for r in results:
+            line = f"{labels[r.status]}\t{r.file}\t{r.message}"
+            if r.status == "rejected":
+                print(line, file=sys.stderr)
+            _out(line)
+    return 3 if any(r.status == "rejected" for r in results) else 0
+
+
+def cmd_sync_status(args) -> int:
+    with _session(args) as services:
+        report = {"pending": services.sync.pending(), "hub": services.sync.hub(),
+                  "ledger": services.sync.ledger(limit=20), "waiting": services.sync.waiting(),
+                  "conflicts": services.sync.conflicts()}
+    if args.json:
+        _json(report)
+        return 0
+    pend = report["pending"]
+    hub = report["hub"]
+    _out(f"上级汇总端：{hub['unit'] + ' ' + hub['role_label'] if hub else '未加入'}")
+    _out(f"未被上级确认的修改：{pend['operations']} 条；最近导出 {pend['last_export'] or '无'}；"
+         f"最近确认 {pend['last_acknowledged'] or '无'}")
+    _out(f"等待中的操作：{len(report['waiting'])} 条；待处理的冲突：{len(report['conflicts'])} 处")
+    for e in report["ledger"]:
+        arrow = "导出→" if e["direction"] == "out" else "导入←"
+        _out(f"  {e['at'][:19]} {arrow} {e['peer_label']} {e['file_name']} {e['operations']} 条 {e['status']}")
+    for c in report["conflicts"]:
+        _out(f"  冲突 #{c['id']} {c['table_label']}“{c['record_label']}”{c['field_label']}：当前 {c['current_value']}"
+             f"（{c['current_source']}），另一值 {c['other_value']}（{c['other_source']}）")
     return 0
 
 

@@ -462,7 +462,11 @@ class _Generator:
         ref = {u.id: u for u in self.s.reference.districts()}
         inst_unit = ref.get(self.inst.unit_id)
         home_id = inst_unit.id if inst_unit else self.s.reference.unit_by_name(DEFAULT_UNIT).id
-        if self.scale.name == "small":
+        if self.inst.role == "station" and self.scale.name == "small":
+            # A cadre's station works for its own unit only: its demo records export exactly like real work.
+            # (The city-scale set spans every unit whatever the role: it reproduces the city's own figures.)
+            ids = [home_id]
+        elif self.scale.name == "small":
             others = [u for u in ("U410100ZD", "U410172", "U410171") if u != home_id][:2]
             ids = [home_id, *others]
         else:
@@ -513,6 +517,8 @@ class _Generator:
         return out
 
     def _unit_weights(self) -> list[float]:
+        if len(self.units) == 1:
+            return [1.0]
         if self.scale.name == "small":
             rest = (1 - self.scale.home_share) / max(1, len(self.units) - 1)
             return [self.scale.home_share] + [rest] * (len(self.units) - 1)

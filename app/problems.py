@@ -23,6 +23,18 @@ OWN_LEVEL = {"station": "区县级", "district": "区县级", "city": "省级"}
 STATE_FIELDS = tuple(lc.new_state("2000-01-01"))
 
 
+def load_events(conn, pid: str) -> list[dict]:
+    """A problem's events in the order the state is folded (also after a sync merge brought some from elsewhere)."""
+    rows = conn.execute(
+        "SELECT * FROM problem_events WHERE problem_id = ? AND deleted = 0 ORDER BY on_date, at, id", (pid,))
+    out = []
+    for r in rows:
+        d = dict(r)  # the store's connections return sqlite3.Row
+        d["data"] = json.loads(d["data"] or "{}")
+        out.append(d)
+    return out
+
+
 @dataclass
 class ProblemInput:
     enterprise_id: str
@@ -252,14 +264,7 @@ class ProblemService:
         }
 
     def events(self, pid: str) -> list[dict]:
-        rows = self.ctx.store.query(
-            "SELECT * FROM problem_events WHERE problem_id = ? AND deleted = 0 ORDER BY on_date, at, id", (pid,))
-        out = []
-        for r in rows:
-            d = dict(r)
-            d["data"] = json.loads(d["data"] or "{}")
-            out.append(d)
-        return out
+        return load_events(self.ctx.store.conn, pid)
 
     def replayed_state(self, pid: str) -> dict:
         """The state as the event log says it is (tests and sync use this to check the cached row)."""

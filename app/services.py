@@ -12,6 +12,7 @@ from app.problems import ProblemService
 from app.reference import ReferenceService
 from app.stats import StatsService
 from app.sync.identity import create_identity, discard_identity
+from app.sync.service import SyncService
 from app.visits import VisitService
 from app.workbench import WorkbenchService
 from db.store import Store, open_store
@@ -30,6 +31,7 @@ class Services:
         self.workbench = WorkbenchService(self.ctx, self.enterprises, self.problems, self.visits)
         self.printing = PrintService(self)
         self.attachments = AttachmentService(self.ctx)
+        self.sync = SyncService(self)
 
     @classmethod
     def open(cls, path) -> Services:

@@ -84,3 +84,24 @@ def match_clause(id_column: str, kind: str, text: str) -> tuple[str, list] | Non
         return None
     return (f"{id_column} IN (SELECT row_id FROM search_index WHERE search_index MATCH ? AND kind = ?)",
             [q, kind])
+
+
+# What each kind's search row holds, read from the stored record: services call it after writing a record and
+# the sync merge after applying a package, so both index the same text.
+_STORED_SOURCES = {
+    "enterprise": ("SELECT name, uscc, address, industry, township, name AS initials_of FROM enterprises"
+                   " WHERE id = ?"),
+    "visit": ("SELECT v.summary, v.policies, (SELECT group_concat(e.name, ' ') FROM visit_enterprises ve"
+              " JOIN enterprises e ON e.id = ve.enterprise_id WHERE ve.visit_id = v.id AND ve.deleted = 0),"
+              " v.record_no, NULL AS initials_of FROM visits v WHERE v.id = ?"),
+    "problem": ("SELECT p.title, p.description, p.request, (SELECT name FROM enterprises WHERE id = p.enterprise_id),"
+                " p.record_no, NULL AS initials_of FROM problems p WHERE p.id = ?"),
+}
+SEARCH_KINDS = {"enterprises": "enterprise", "visits": "visit", "problems": "problem"}
+
+
+def reindex_stored(conn: sqlite3.Connection, kind: str, row_id: str) -> None:
+    row = conn.execute(_STORED_SOURCES[kind], (row_id,)).fetchone()
+    if row is not None:
+        *parts, initials_of = tuple(row)
+        reindex(conn, kind, row_id, *parts, initials_of=initials_of)

@@ -45,12 +45,13 @@ class ChangeWriter:
         if table not in SYNCED_TABLES:
             raise ValueError(f"not a synced table: {table}")
 
-    def _outbox(self, table: str, row_id: str, op: str, rev: int, at: str, old: dict | None, new: dict | None):
-        self.conn.execute(
+    def _outbox(self, table: str, row_id: str, op: str, rev: int, at: str, old: dict | None,
+                new: dict | None) -> int:
+        return self.conn.execute(
             "INSERT INTO outbox (origin, table_name, row_id, op, rev, at, old, new) VALUES (?,?,?,?,?,?,?,?)",
             (self.actor.installation_id, table, row_id, op, rev, at,
              None if old is None else _dumps(old), None if new is None else _dumps(new)),
-        )
+        ).lastrowid
 
     def _audit(self, action: str, table: str, row_id: str, at: str, before: dict | None, after: dict | None):
         audit_id = uuid7()
@@ -121,7 +122,12 @@ class ChangeWriter:
         )
         old = {k: o for k, (o, _) in diff.items()}
         new = {k: n for k, (_, n) in diff.items()}
-        self._outbox(table, row_id, "update", rev, at, old, new)
+        seq = self._outbox(table, row_id, "update", rev, at, old, new)
+        # Who wrote each field last: when another installation changed the same field, the merge picks the same
+        # provisional winner whatever order the packages arrive in (app/sync/merge.py).
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO field_versions (table_name, row_id, field, at, origin, seq) VALUES (?,?,?,?,?,?)",
+            [(table, row_id, k, at, self.actor.installation_id, seq) for k in diff])
         self._audit(action, table, row_id, at, old, new)
         return diff
 
@@ -137,6 +143,25 @@ class ChangeWriter:
             f"UPDATE {table} SET deleted = 1, rev = ?, updated_at = ?, updated_by = ? WHERE id = ?",
             (rev, at, self.actor.installation_id, row_id),
         )
-        self._outbox(table, row_id, "delete", rev, at, {"deleted": 0}, {"deleted": 1})
+        # The delete carries the row as the deleter saw it: a receiver can tell an edit the deleter never saw
+        # (a conflict, not a silent undelete) from one it did, whatever order the two arrive in.
+        seen = {k: v for k, v in dict(current).items() if k not in SYNC_COLUMNS}
+        self._outbox(table, row_id, "delete", rev, at, {**seen, "deleted": 0}, {"deleted": 1})
         self._audit(action, table, row_id, at, {"deleted": 0}, {"deleted": 1})
+        return True
+
+    def restore(self, table: str, row_id: str, *, action: str) -> bool:
+        """Undo a tombstone — only as a person's decision on a sync conflict; False if the row is not deleted."""
+        self._check(table)
+        current = self.current(table, row_id)
+        if not current["deleted"]:
+            return False
+        at = now_utc()
+        rev = current["rev"] + 1
+        self.conn.execute(f"UPDATE {table} SET deleted = 0, rev = ?, updated_at = ?, updated_by = ? WHERE id = ?",
+                          (rev, at, self.actor.installation_id, row_id))
+        seq = self._outbox(table, row_id, "update", rev, at, {"deleted": 1}, {"deleted": 0})
+        self.conn.execute("INSERT OR REPLACE INTO field_versions (table_name, row_id, field, at, origin, seq)"
+                          " VALUES (?,?,?,?,?,?)", (table, row_id, "deleted", at, self.actor.installation_id, seq))
+        self._audit(action, table, row_id, at, {"deleted": 1}, {"deleted": 0})
         return True

@@ -21,12 +21,13 @@ import base64
 import binascii
 import json
 import re
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
 from app.clock import now_utc
 from app.errors import AppError, NotFoundError, ValidationError
-from app.installation import ROLES
+from app.installation import ROLES, get_setting, set_setting
 from app.sync.identity import load_identity_keys
 from app.sync.keys import PUBLIC_KEY_SIZE, FileWriteError, fingerprint, verify_signature, write_file_atomic
 from app.sync.package import canonical_json
@@ -182,6 +183,7 @@ def make_invite(services, out_path: Path) -> Path:
                 "signing_public": _b64(keys.signing_public), "encryption_public": _b64(keys.encryption_public)},
         "created_at": now_utc(),
         "reference": _reference_rows(services),
+        "reference_version": int(get_setting(services.store, "reference.version") or 1),
     }
     path = _out_file(out_path, _stem(unit_name, me.id), INVITE_SUFFIX)
     return _write_signed(path, document, keys)
@@ -208,7 +210,44 @@ def read_invite(invite_path: Path) -> dict:
     if not isinstance(reference, dict) or not all(isinstance(reference.get(t), list) for t in REFERENCE_TABLES) \
             or not _text(document.get("created_at"), 64):
         raise EnrollmentError(f"邀请文件 {name} 已损坏（内容不完整）。", file=str(path))
+    version = document.get("reference_version", 1)
+    if type(version) is not int or version < 1:
+        raise EnrollmentError(f"邀请文件 {name} 已损坏（基础数据版本无效）。", file=str(path))
     return document
+
+
+def describe_invite(invite_path: Path) -> dict:
+    """The verified invite with the hub's signing fingerprint, for the operator to compare before joining."""
+    document = read_invite(invite_path)
+    hub = document["hub"]
+    return {"hub": {k: hub.get(k) for k in ("installation_id", "role", "unit_id", "unit_name")},
+            "role_label": ROLES[hub["role"]], "created_at": document["created_at"],
+            "signing_fingerprint": fingerprint(_unb64(hub["signing_public"], PUBLIC_KEY_SIZE)),
+            "reference_version": document.get("reference_version", 1)}
+
+
+def _load_reference(services, document: dict) -> None:
+    """Take the hub's reference data (units, categories, departments, deadline templates) as ours: ids are shared,
+    so problems assigned to a city department name the same row everywhere. Local trust-free bookkeeping: no
+    outbox (every installation gets the same rows from the hub)."""
+    conn = services.store.conn
+    version = document.get("reference_version", 1)
+    if version < int(get_setting(services.store, "reference.version") or 1):
+        return
+    for table in REFERENCE_TABLES:
+        cols = {r[1] for r in conn.execute(f"PRAGMA table_info({table})")}
+        for row in document["reference"][table]:
+            if not isinstance(row, dict) or not isinstance(row.get("id"), str):
+                continue
+            values = {k: v for k, v in row.items() if k in cols and (v is None or isinstance(v, (str, int, float)))}
+            names = list(values)
+            try:
+                conn.execute(f"INSERT INTO {table} ({','.join(names)}) VALUES ({','.join('?' * len(names))})"
+                             f" ON CONFLICT(id) DO UPDATE SET {','.join(f'{n} = excluded.{n}' for n in names)}",
+                             tuple(values.values()))
+            except sqlite3.IntegrityError:
+                continue  # e.g. a department this station added itself under the same name: keep ours
+    set_setting(services.store, "reference.version", str(version))
 
 
 # ---------------------------------------------------------------- join (station, or a district joining the city)
@@ -255,6 +294,7 @@ def join(services, invite_path: Path, out_path: Path) -> tuple[Path, str]:
             " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(installation_id) DO UPDATE SET role = excluded.role,"
             " unit_id = excluded.unit_id",
             (hub["installation_id"], hub["role"], hub["unit_id"], signing, encryption, now_utc()))
+        _load_reference(services, document)
         # Written inside the transaction: a failed write leaves no trusted hub behind either.
         _write_signed(out_file, request, keys)
     return out_file, fingerprint(signing)

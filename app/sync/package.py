@@ -514,3 +514,11 @@ def _check_against_manifest(ops: list[dict], manifest: dict, reject) -> None:
         raise reject("manifest_mismatch", "操作序号范围与清单不符")
     if counts != manifest["counts"]:
         raise reject("manifest_mismatch", "各表记录数与清单不符")
+
+
+def read_manifest(path: Path) -> dict:
+    """The public manifest of a package this installation has just written and verified (not for imports:
+    read_package verifies a received file)."""
+    data = Path(path).read_bytes()
+    _, _, mlen = _HEAD.unpack_from(data)
+    return json.loads(data[_HEAD.size:_HEAD.size + mlen].decode("utf-8"))

@@ -27,6 +27,8 @@ def services(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ZHUQI_DATA_DIR", str(tmp_path_factory.mktemp("userdata")))
         s = Services.open(tmp_path_factory.mktemp("pdf") / "small.db")
+        # A district hub: its demo spans several units, so the report's per-unit chart has bars to draw.
+        s.initialise(role="district", unit_name="金水区", operator="王磊")
         demo.generate(s, size="small", seed=11)
         # One problem that is certainly overdue today, whatever the demo generated.
         ent = s.store.scalar("SELECT id FROM enterprises WHERE deleted = 0 ORDER BY id LIMIT 1")

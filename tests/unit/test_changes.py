@@ -86,7 +86,9 @@ def test_delete_is_a_tombstone_and_twice_is_a_noop(svc, world):
     assert row is not None and row["deleted"] == 1 and row["rev"] == 2  # kept, never hard-deleted
     ops = _outbox_since(svc, seq)
     assert [(o["table_name"], o["op"]) for o in ops] == [("enterprises", "delete"), ("audit_log", "insert")]
-    assert ops[0]["old"] == {"deleted": 0} and ops[0]["new"] == {"deleted": 1}
+    # the delete carries the row as the deleter saw it (so a receiver can tell an unseen edit: a conflict)
+    assert ops[0]["old"]["deleted"] == 0 and ops[0]["new"] == {"deleted": 1}
+    assert ops[0]["old"]["name"] == row["name"] and "rev" not in ops[0]["old"]
     counts = table_counts(svc.store)
     with svc.ctx.writing() as w:
         assert w.delete("enterprises", ent_id, action="删除企业") is False
