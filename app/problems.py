@@ -35,6 +35,26 @@ def load_events(conn, pid: str) -> list[dict]:
     return out
 
 
+def with_merged_units(conn, state: dict) -> dict:
+    """The folded state with unit ids that a sync merge folded into another unit (the same department made on two
+    PCs: sync_aliases) replaced by the unit this database keeps — events keep the ids they were written with."""
+    ids = [state.get("lead_unit_id"), *json.loads(state.get("assist_unit_ids") or "[]")]
+    ids = [i for i in ids if i]
+    if not ids:
+        return state
+    marks = ",".join("?" * len(ids))
+    alias = dict(conn.execute(f"SELECT from_id, to_id FROM sync_aliases WHERE table_name = 'units' AND from_id IN"
+                              f" ({marks})", ids).fetchall())
+    if not alias:
+        return state
+    out = dict(state)
+    if out.get("lead_unit_id"):
+        out["lead_unit_id"] = alias.get(out["lead_unit_id"], out["lead_unit_id"])
+    out["assist_unit_ids"] = json.dumps([alias.get(u, u) for u in json.loads(out["assist_unit_ids"] or "[]")],
+                                        ensure_ascii=False)
+    return out
+
+
 @dataclass
 class ProblemInput:
     enterprise_id: str
@@ -268,7 +288,7 @@ class ProblemService:
 
     def replayed_state(self, pid: str) -> dict:
         """The state as the event log says it is (tests and sync use this to check the cached row)."""
-        return lc.replay(self.events(pid))
+        return with_merged_units(self.ctx.store.conn, lc.replay(self.events(pid)))
 
     def _where(self, f: ProblemFilter) -> tuple[str, list]:
         clauses = ["p.deleted = 0", "e.deleted = 0"]

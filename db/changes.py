@@ -53,6 +53,13 @@ class ChangeWriter:
              None if old is None else _dumps(old), None if new is None else _dumps(new)),
         ).lastrowid
 
+    def _versions(self, table: str, row_id: str, fields: list[str], at: str, seq: int) -> None:
+        """Who wrote these fields last: when another installation changed the same field, the sync merge picks the
+        same provisional winner whatever order the packages arrive in (app/sync/merge.py)."""
+        self.conn.executemany(
+            "INSERT OR REPLACE INTO field_versions (table_name, row_id, field, at, origin, seq) VALUES (?,?,?,?,?,?)",
+            [(table, row_id, k, at, self.actor.installation_id, seq) for k in fields])
+
     def _audit(self, action: str, table: str, row_id: str, at: str, before: dict | None, after: dict | None):
         audit_id = uuid7()
         row = {
@@ -123,11 +130,7 @@ class ChangeWriter:
         old = {k: o for k, (o, _) in diff.items()}
         new = {k: n for k, (_, n) in diff.items()}
         seq = self._outbox(table, row_id, "update", rev, at, old, new)
-        # Who wrote each field last: when another installation changed the same field, the merge picks the same
-        # provisional winner whatever order the packages arrive in (app/sync/merge.py).
-        self.conn.executemany(
-            "INSERT OR REPLACE INTO field_versions (table_name, row_id, field, at, origin, seq) VALUES (?,?,?,?,?,?)",
-            [(table, row_id, k, at, self.actor.installation_id, seq) for k in diff])
+        self._versions(table, row_id, list(diff), at, seq)
         self._audit(action, table, row_id, at, old, new)
         return diff
 
@@ -146,7 +149,8 @@ class ChangeWriter:
         # The delete carries the row as the deleter saw it: a receiver can tell an edit the deleter never saw
         # (a conflict, not a silent undelete) from one it did, whatever order the two arrive in.
         seen = {k: v for k, v in dict(current).items() if k not in SYNC_COLUMNS}
-        self._outbox(table, row_id, "delete", rev, at, {**seen, "deleted": 0}, {"deleted": 1})
+        seq = self._outbox(table, row_id, "delete", rev, at, {**seen, "deleted": 0}, {"deleted": 1})
+        self._versions(table, row_id, ["deleted"], at, seq)
         self._audit(action, table, row_id, at, {"deleted": 0}, {"deleted": 1})
         return True
 
@@ -161,7 +165,6 @@ class ChangeWriter:
         self.conn.execute(f"UPDATE {table} SET deleted = 0, rev = ?, updated_at = ?, updated_by = ? WHERE id = ?",
                           (rev, at, self.actor.installation_id, row_id))
         seq = self._outbox(table, row_id, "update", rev, at, {"deleted": 1}, {"deleted": 0})
-        self.conn.execute("INSERT OR REPLACE INTO field_versions (table_name, row_id, field, at, origin, seq)"
-                          " VALUES (?,?,?,?,?,?)", (table, row_id, "deleted", at, self.actor.installation_id, seq))
+        self._versions(table, row_id, ["deleted"], at, seq)
         self._audit(action, table, row_id, at, {"deleted": 1}, {"deleted": 0})
         return True

@@ -74,6 +74,19 @@ def main() -> int:
     shot(window, "05_stats")
     window.show_page("people")
     shot(window, "09_people")
+    # 数据同步 after one round trip: join a 金水区 hub, export up, the hub imports and acknowledges it.
+    (tmp / "hub").mkdir()
+    usb = tmp / "usb"
+    usb.mkdir()
+    hub = Services.open(tmp / "hub" / "hub.db")
+    hub.initialise(role="district", unit_name="金水区", operator="张三", cadre_role=None)
+    request, _ = services.sync.join(hub.sync.make_invite(usb), usb)
+    hub.sync.enroll(hub.sync.read_request(request))
+    hub.sync.import_files([r.path for r in services.sync.export(usb)])
+    services.sync.import_files([r.path for r in hub.sync.export(usb)])
+    hub.close()
+    window.show_page("sync")
+    shot(window, "11_sync")
 
     from ui.dialogs.enterprise_dialog import EnterpriseDialog
     from ui.dialogs.step_dialog import StepDialog

@@ -30,12 +30,13 @@ from ui.views.home_view import HomeView
 from ui.views.people_view import PeopleView
 from ui.views.problems_view import ProblemsView
 from ui.views.stats_view import StatsView
+from ui.views.sync_view import SyncView
 from ui.views.visits_view import VisitsView
 
 log = logging.getLogger(__name__)
 
 PAGES = (("home", "工作台"), ("enterprises", "企业"), ("visits", "走访"), ("problems", "问题"), ("people", "干部"),
-         ("stats", "统计"))
+         ("stats", "统计"), ("sync", "数据同步"))
 
 
 class MainWindow(PreserveGeometry, QMainWindow):
@@ -63,8 +64,9 @@ class MainWindow(PreserveGeometry, QMainWindow):
         self.problems = ProblemsView(*args)
         self.people = PeopleView(*args)
         self.stats = StatsView(*args)
+        self.sync_view = SyncView(*args)
         self.pages = {"home": self.home, "enterprises": self.enterprises, "visits": self.visits,
-                      "problems": self.problems, "people": self.people, "stats": self.stats}
+                      "problems": self.problems, "people": self.people, "stats": self.stats, "sync": self.sync_view}
         self._stale: set[str] = set()
         for key, label in PAGES:
             item = QListWidgetItem(label)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import sqlite3
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from app.sync.merge import Merger, Schema
 from app.sync.package import Package, PackageRejected, read_package
 
 _MB = 1024 * 1024
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,13 @@ def import_files(services, paths: list[Path], *, progress=None) -> list[ImportRe
             results.append(import_file(services, Path(path), schema))
         except PackageRejected as exc:
             results.append(ImportResult(file=str(path), status="rejected", message=exc.message, reason=exc.reason))
+        except sqlite3.DatabaseError as exc:
+            # Verified, yet the database refused the result (e.g. a record pointing nowhere): all rolled back.
+            log.exception("applying %s failed", path)
+            results.append(ImportResult(
+                file=str(path), status="rejected", reason="apply_failed",
+                message=f"同步文件“{Path(path).name}”被拒绝：其中的记录无法与本机数据合并（{exc}），"
+                        "本机数据未作任何改动。请把此文件交给维护人员检查。"))
     if progress is not None:
         progress(len(paths), len(paths), "导入完成")
     return results

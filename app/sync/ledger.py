@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from app.clock import local_date_of
 from app.installation import ROLES
 from app.sync import intervals
 from app.sync.keys import fingerprint
@@ -65,6 +66,9 @@ def pending(services) -> dict:
     if hub is not None:
         acks = {o: json.loads(r) for o, r in store.query("SELECT origin, ranges FROM sync_acks WHERE hub = ?",
                                                            (hub["installation_id"],))}
+    if hub is None:  # nobody to report to (a city hub, or not joined yet): nothing is "unacknowledged"
+        return {"operations": 0, "last_export": store.scalar("SELECT max(created_at) FROM packages_out"),
+                "last_acknowledged": None}
     me = services.installation.id
     own = store.scalar("SELECT count(*) FROM outbox WHERE seq > ?", (intervals.prefix_end(acks.get(me, [])),))
     relayed = 0
@@ -83,8 +87,9 @@ def entries(services, limit: int = 500) -> list[dict]:
                     "peer_id": r["recipient"], "peer_label": installation_label(services, r["recipient"]),
                     "created_at": r["created_at"], "at": r["created_at"], "operations": r["operations"],
                     "status": ("已确认" if r["acknowledged_at"] else "待确认") if r["kind"] == "up" else "已下发",
-                    "note": ("全量导出" if r["full"] else "") + (f"，{r['acknowledged_at'][:10]} 确认"
-                                                             if r["acknowledged_at"] else "")})
+                    "note": "，".join(n for n in ("全量导出" if r["full"] else "",
+                                                 f"{local_date_of(r['acknowledged_at'])} 确认"
+                                                 if r["acknowledged_at"] else "") if n)})
     for r in services.store.query("SELECT * FROM packages_in ORDER BY imported_at DESC LIMIT ?", (limit,)):
         notes = [f"新增/修改 {r['applied']} 条"]
         if r["skipped"]:
@@ -116,6 +121,21 @@ def _show(raw: str | None, name: str) -> str:
     return str(value)
 
 
+def _current(services, conflict) -> str:
+    """What the record holds now (later edits may have changed it since the conflict was found)."""
+    table, name = conflict["table_name"], conflict["field"]
+    if name not in _columns(services, table):
+        return _show(conflict["kept_value"], name)
+    row = services.store.one(f"SELECT {name} FROM {table} WHERE id = ?", (conflict["row_id"],))  # noqa: S608
+    return _show(conflict["kept_value"], name) if row is None else _show(json.dumps(row[0]), name)
+
+
+def _columns(services, table: str) -> set[str]:
+    if table not in TABLE_LABELS:
+        return set()
+    return {r[1] for r in services.store.query(f"PRAGMA table_info({table})")}
+
+
 def _source(services, op_key: str) -> str:
     origin = op_key.split(":")[0] if op_key else ""
     return installation_label(services, origin) if origin else "原始录入"
@@ -129,7 +149,8 @@ def conflicts(services, *, resolved: bool = False) -> list[dict]:
             "id": r["id"], "table": r["table_name"], "table_label": TABLE_LABELS.get(r["table_name"], r["table_name"]),
             "row_id": r["row_id"], "record_label": _record_label(services, r["table_name"], r["row_id"]),
             "field": r["field"], "field_label": FIELD_LABELS.get(r["field"], r["field"]),
-            "current_value": _show(r["kept_value"], r["field"]), "other_value": _show(r["other_value"], r["field"]),
+            "current_value": _current(services, r) if not r["resolved_at"] else _show(r["kept_value"], r["field"]),
+            "other_value": _show(r["other_value"], r["field"]),
             "current_source": _source(services, r["kept_op"]), "other_source": _source(services, r["other_op"]),
             "detected_at": r["detected_at"], "resolved_at": r["resolved_at"], "resolution": r["resolution"],
         })

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 
 from app import lifecycle as lc
 from app.clock import now_utc
-from app.problems import STATE_FIELDS, load_events
+from app.problems import STATE_FIELDS, load_events, with_merged_units
 from app.sync import intervals
 from app.textsearch import SEARCH_KINDS, reindex_stored
 from db.changes import APPEND_ONLY, SYNC_COLUMNS, SYNCED_TABLES
@@ -192,6 +192,9 @@ class Merger:
                     intervals.add(self.seen[op["origin"]], op["seq"])
                 self.summary.new_ops = fresh
         self._load_seen({op["origin"] for op in waiting})
+        # Time order across origins: a hub's edit was made after the station operations it had seen, so applying
+        # it after them keeps its old values meaningful (per origin, seq order is enforced in _apply_one).
+        fresh = sorted(fresh, key=lambda o: (o["at"], o["origin"], o["seq"]))
         self._prefetch(fresh + waiting)
         pending = fresh + waiting
         applied_waiting = []
@@ -306,8 +309,19 @@ class Merger:
         self.versions[(table, row_id, name)] = stamp
 
     def _conflict(self, table: str, row_id: str, name: str, kept, other, kept_op: str, other_op: str) -> None:
-        pair = "|".join(sorted((kept_op, other_op))) + f"|{table}|{row_id}|{name}"
+        # One entry per field and pair of installations that both changed it, and one per record "deleted while
+        # someone else edited it": how many writes each side made, and in which order they arrived, does not
+        # change what a person has to decide (the entry shows the latest values).
+        sides = "deleted" if name == "deleted" else "|".join(sorted({kept_op.split(":")[0], other_op.split(":")[0]}))
+        pair = f"{sides}|{table}|{row_id}|{name}"
         self.conflicts.append((table, row_id, name, _dumps(kept), _dumps(other), kept_op, other_op, pair))
+
+    def _withdraw_deleted_conflict(self, table: str, row_id: str, editor: str) -> None:
+        """The installation whose edit the deleter missed deleted the record too: nobody wants it kept."""
+        pair = f"deleted|{table}|{row_id}|deleted"
+        self.conflicts = [c for c in self.conflicts if not (c[-1] == pair and c[6].split(":")[0] == editor)]
+        self.conn.execute("DELETE FROM sync_conflicts WHERE pair = ? AND resolved_at IS NULL AND other_op LIKE ?",
+                          (pair, f"{editor}:%"))
 
     def _update(self, table: str, row_id: str, current: dict, op: dict) -> None:
         stamp = (op["at"], op["origin"], op["seq"])
@@ -333,7 +347,12 @@ class Merger:
         self._touch(table, row_id, current, op)
 
     def _delete(self, table: str, row_id: str, current: dict, op: dict) -> None:
-        if current["deleted"]:
+        stamp = (op["at"], op["origin"], op["seq"])
+        if current["deleted"]:  # deleted on both sides: nothing to decide, but keep the bookkeeping order-free
+            if stamp > self._version(table, row_id, "deleted"):
+                self.versions[(table, row_id, "deleted")] = stamp
+            self._withdraw_deleted_conflict(table, row_id, op["origin"])
+            self._touch(table, row_id, current, op)
             return
         derived = DERIVED.get(table, ())
         for name, seen in (op["old"] or {}).items():
@@ -342,7 +361,7 @@ class Merger:
             writer = self._version(table, row_id, name)
             if writer[1] and writer[1] != op["origin"]:  # changed by someone the deleter had not heard from
                 self._conflict(table, row_id, "deleted", 1, 0, op_key(op), f"{writer[1]}:{writer[2]}")
-        self._set(table, row_id, current, "deleted", 1, (op["at"], op["origin"], op["seq"]))
+        self._set(table, row_id, current, "deleted", 1, stamp)
         self._touch(table, row_id, current, op)
 
     def _merge_duplicate(self, table: str, current: dict, op: dict) -> None:
@@ -390,11 +409,13 @@ class Merger:
                          [(*k, *v) for k, v in self.versions.items() if v[1]])
         conn.executemany("INSERT OR IGNORE INTO sync_aliases (table_name, from_id, to_id) VALUES (?,?,?)",
                          self.new_aliases)
-        before = conn.total_changes
-        conn.executemany("INSERT OR IGNORE INTO sync_conflicts (table_name, row_id, field, kept_value, other_value,"
-                         " kept_op, other_op, pair, detected_at, package_id) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        conn.executemany("INSERT INTO sync_conflicts (table_name, row_id, field, kept_value, other_value, kept_op,"
+                         " other_op, pair, detected_at, package_id) VALUES (?,?,?,?,?,?,?,?,?,?)"
+                         " ON CONFLICT(pair) WHERE resolved_at IS NULL DO UPDATE SET kept_value = excluded.kept_value,"
+                         " other_value = excluded.other_value, kept_op = excluded.kept_op,"
+                         " other_op = excluded.other_op, package_id = excluded.package_id",
                          [(*c, self.now, self.package_id) for c in self.conflicts])
-        self.summary.conflicts = conn.total_changes - before
+        self.summary.conflicts = len({c[-1] for c in self.conflicts})
         conn.executemany("DELETE FROM waiting_ops WHERE origin = ? AND seq = ?",
                          [(op["origin"], op["seq"]) for op in released])
         conn.executemany("INSERT OR IGNORE INTO waiting_ops (origin, seq, payload, reason, package_id, since)"
@@ -423,7 +444,7 @@ class Merger:
             if not events:
                 continue
             try:
-                state = lc.replay(events)
+                state = with_merged_units(self.conn, lc.replay(events))
             except (KeyError, ValueError, TypeError):
                 continue  # an event set that does not fold (e.g. no 登记 yet): keep the stored columns
             sets = ", ".join(f"{k} = ?" for k in state)

@@ -69,6 +69,8 @@ _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _FINGERPRINT = re.compile(r"[0-9a-f]{4}(?:-[0-9a-f]{4}){3}\Z")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\Z")
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9-]+")
+# Record ids: UUIDs and reference codes such as "cadre_rank:一般干部" — never anything path-like.
+_ROW_ID = re.compile(r"[^./\\\x00-\x1f\x7f][^/\\\x00-\x1f\x7f]{0,127}\Z")
 
 
 @dataclass(frozen=True)
@@ -207,7 +209,7 @@ def op_problem(op) -> str | None:
         return "origin、seq 或 rev 无效"
     if op["table_name"] not in SYNCED_TABLES:
         return f"数据表“{op['table_name']}”不参与同步"
-    if not isinstance(op["row_id"], str) or not 0 < len(op["row_id"]) <= 128:
+    if not isinstance(op["row_id"], str) or not _ROW_ID.match(op["row_id"]):
         return "row_id 无效"
     if op["op"] not in OP_KINDS:
         return f"操作类型“{op['op']}”无效"

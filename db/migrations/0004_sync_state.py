@@ -64,7 +64,7 @@ CREATE TABLE sync_conflicts (
     other_value TEXT,                 -- JSON: the losing value, never thrown away
     kept_op TEXT NOT NULL,            -- "origin:seq" of the winning write ("" for an inserted value)
     other_op TEXT NOT NULL,
-    pair TEXT NOT NULL UNIQUE,        -- the two writes, sorted: a conflict is listed exactly once
+    pair TEXT NOT NULL,               -- what conflicts: the field and the two installations (see merge.py)
     detected_at TEXT NOT NULL,
     package_id TEXT,
     resolved_at TEXT,
@@ -72,6 +72,8 @@ CREATE TABLE sync_conflicts (
     resolution TEXT CHECK (resolution IN ('current', 'other'))
 );
 CREATE INDEX sync_conflicts_open ON sync_conflicts(resolved_at, detected_at);
+-- An open conflict is listed once; later writes of the same two sides update it (a resolved one stays as history).
+CREATE UNIQUE INDEX sync_conflicts_pair ON sync_conflicts(pair) WHERE resolved_at IS NULL;
 
 -- Records created twice (the same USCC on two PCs): the later id points at the one this database keeps.
 CREATE TABLE sync_aliases (

@@ -95,6 +95,6 @@ def test_first_run_setup_initialises_a_station(qtbot, tmp_path):
     assert (inst.role, svc.reference.unit(inst.unit_id).name, inst.operator) == ("station", "中原区", "李娜")
     cadre = svc.people.cadre(inst.cadre_id)
     assert (cadre["name"], cadre["role"], cadre["post"]) == ("李娜", "首席服务官", "区工信局副局长")
-    # Hub roles come with data sync: offered but not selectable yet.
-    assert not dialog.role.model().item(1).isEnabled()
+    # Hub roles arrived with data sync: selectable (their setup is tested in test_sync_ui.py).
+    assert dialog.role.model().item(1).isEnabled()
     svc.close()
