@@ -115,6 +115,7 @@ class Merger:
         self.now = now_utc()
         self.rows: dict[tuple[str, str], dict | None] = {}
         self.new_rows: dict[tuple[str, str], dict] = {}
+        self.new_keys: dict[tuple[str, str], dict] = {}  # (table, natural key) of rows inserted in this import
         self.changed: set[tuple[str, str]] = set()
         self.versions: dict[tuple[str, str, str], tuple[str, str, int]] = {}
         self.aliases: dict[tuple[str, str], str] = {}
@@ -249,6 +250,8 @@ class Merger:
             row = {**self.schema.defaults[table], **op["new"]}
             self.rows[(table, row_id)] = row
             self.new_rows[(table, row_id)] = row
+            if table in NATURAL_KEYS and row.get(NATURAL_KEYS[table]):
+                self.new_keys[(table, row[NATURAL_KEYS[table]])] = row
             if table == "problem_events":
                 self.replay.add(row["problem_id"])
             elif table == "problems":
@@ -287,9 +290,9 @@ class Merger:
         value = new.get(key)
         if not value or new.get("deleted"):
             return None
-        for (t, _), row in self.new_rows.items():
-            if t == table and row.get(key) == value and not row["deleted"]:
-                return row
+        row = self.new_keys.get((table, value))
+        if row is not None and not row["deleted"] and row.get(key) == value:
+            return row
         r = self.conn.execute(f"SELECT * FROM {table} WHERE {key} = ? AND deleted = 0", (value,)).fetchone()
         if r is None:
             return None
