@@ -454,13 +454,15 @@ class Merger:
             self.conn.execute(f"UPDATE problems SET {sets} WHERE id = ?", (*state.values(), pid))
 
     def _reindex(self) -> None:
-        touched = set(self.new_rows) | self.changed
-        for table, row_id in touched:
-            kind = SEARCH_KINDS.get(table)
-            if kind:
-                reindex_stored(self.conn, kind, row_id)
+        # Each record once, however many of its rows (a visit's enterprises) arrived.
+        records = set()
+        for table, row_id in set(self.new_rows) | self.changed:
+            if table in SEARCH_KINDS:
+                records.add((SEARCH_KINDS[table], row_id))
             elif table == "visit_enterprises":
-                reindex_stored(self.conn, "visit", self.rows[(table, row_id)]["visit_id"])
+                records.add(("visit", self.rows[(table, row_id)]["visit_id"]))
+        for kind, row_id in records:
+            reindex_stored(self.conn, kind, row_id)
 
 
 def _clean(op: dict) -> dict:
