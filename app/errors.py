@@ -59,3 +59,7 @@ class PrintCancelled(AppError):
 
 class CalendarRangeWarning(UserWarning):
     """A deadline falls past the last year the working-day calendar covers."""
+
+
+class SyncCancelled(AppError):
+    """The operator cancelled an export or import; no package file was left behind and nothing was recorded."""

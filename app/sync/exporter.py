@@ -13,26 +13,23 @@ them. Each recipient's packages form a chain through `previous_package_sha256`.
 
 from __future__ import annotations
 
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from app.clock import now_utc
-from app.errors import AppError, ValidationError
+from app.errors import SyncCancelled, ValidationError
 from app.installation import ROLES, get_setting, set_setting
 from app.sync import intervals
 from app.sync.enrollment import REFERENCE_TABLES
 from app.sync.identity import load_identity_keys
-from app.sync.package import sha256_file, write_package
+from app.sync.package import read_manifest, sha256_file, write_package
 from db.changes import APPEND_ONLY
 
 REFERENCE_VERSION_KEY = "reference.version"
 _PREVIOUS_KEY = "sync.previous_package.{}"
 _BATCH = 2000
-
-
-class SyncCancelled(AppError):
-    """The operator cancelled; no package file was left behind and nothing was recorded."""
 
 
 @dataclass(frozen=True)
@@ -165,18 +162,13 @@ def _export_up(services, out_dir: Path, hub: dict, full: bool, progress) -> Expo
     total = services.store.scalar("SELECT count(*) FROM outbox") + services.store.scalar(
         "SELECT count(*) FROM relay_ops")
     ops = []
-    for op in _chain(_outbox_ops(services, acks, full), _relay_ops(services, acks, full)):
+    for op in itertools.chain(_outbox_ops(services, acks, full), _relay_ops(services, acks, full)):
         ops.append(op)
         if len(ops) % 5000 == 0 and progress is not None and progress(len(ops), total, "正在收集要导出的修改…") is False:
             raise SyncCancelled("已取消导出，未生成同步文件。")
     return _write(services, out_dir, ops, kind="up", recipient_id=hub["installation_id"],
                   recipient_public=bytes(hub["encryption_public"]),
                   label=_label(services, hub["role"], hub["unit_id"]), full=full, progress=progress)
-
-
-def _chain(*iterables):
-    for it in iterables:
-        yield from it
 
 
 # ---------------------------------------------------------------- down
@@ -231,9 +223,8 @@ def _write(services, out_dir: Path, ops: list[dict], *, kind: str, recipient_id:
               **(extra or {})}
     path = write_package(out_dir, ops=ops, manifest_fields=fields, sender=keys,
                          recipient_public_x25519=recipient_public)
-    from app.sync.package import read_manifest
-
     manifest = read_manifest(path)
+    file_sha256 = sha256_file(path)
     ranges: dict[str, list[list[int]]] = {}
     for op in ops:
         intervals.add(ranges.setdefault(op["origin"], []), op["seq"])
@@ -241,10 +232,10 @@ def _write(services, out_dir: Path, ops: list[dict], *, kind: str, recipient_id:
         with store.transaction() as conn:
             conn.execute("INSERT INTO packages_out (package_id, file_name, file_sha256, recipient, kind, created_at,"
                          " ranges, counts, operations, full) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                         (manifest["package_id"], path.name, sha256_file(path), recipient_id, kind,
+                         (manifest["package_id"], path.name, file_sha256, recipient_id, kind,
                           manifest["created_at"], json.dumps(ranges), json.dumps(manifest["counts"]), len(ops),
                           int(full)))
-            set_setting(store, previous_key, sha256_file(path))
+            set_setting(store, previous_key, file_sha256)
     except BaseException:
         path.unlink(missing_ok=True)  # a file the ledger does not know would break the chain
         raise

@@ -17,12 +17,13 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from app.clock import now_utc
-from app.errors import AppError, NotFoundError, ValidationError
+from app.errors import AppError, NotFoundError, SyncCancelled, ValidationError
 from app.installation import set_setting
 from app.sync import intervals
 from app.sync.enrollment import REFERENCE_TABLES, trusted_signer
-from app.sync.exporter import REFERENCE_VERSION_KEY, SyncCancelled, record_acknowledgements, reference_version
+from app.sync.exporter import REFERENCE_VERSION_KEY, record_acknowledgements, reference_version
 from app.sync.identity import load_identity_keys
+from app.sync.ledger import installation_label
 from app.sync.merge import Merger, Schema
 from app.sync.package import Package, PackageRejected, read_package
 
@@ -163,8 +164,6 @@ def _sender(services, source: str) -> str:
 
 
 def _source_label(services, source: str | None) -> str | None:
-    from app.sync.ledger import installation_label
-
     return installation_label(services, source) if source else None
 
 

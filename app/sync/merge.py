@@ -176,7 +176,8 @@ class Merger:
 
     # ---------------------------------------------------------------- the merge
     def apply(self, ops: list[dict], *, state: bool = False) -> Summary:
-        """Apply `ops` (sorted by origin, seq), then retry whatever waits. state=True: upserts by id (down)."""
+        """Apply `ops` (in time order, each origin's in seq order), then retry whatever waits.
+        state=True: upserts by id (a down package), no seq bookkeeping."""
         self._load_aliases()
         waiting = [json.loads(p) | {"_package": pkg} for p, pkg in
                    self.conn.execute("SELECT payload, package_id FROM waiting_ops ORDER BY origin, seq")]

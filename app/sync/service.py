@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from app.installation import ROLES
 from app.sync import enrollment, exporter, importer, ledger
 from app.sync.identity import describe
 
@@ -102,7 +101,3 @@ class SyncService:
     def waiting(self) -> list[dict]:
         """Operations held until the record they need arrives."""
         return ledger.waiting(self.services)
-
-
-def role_label(role: str) -> str:
-    return ROLES.get(role, role)

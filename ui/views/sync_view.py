@@ -26,10 +26,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.errors import AppError
+from app.errors import AppError, SyncCancelled
 from app.installation import ROLES
 from app.services import Services
-from app.sync.exporter import SyncCancelled
 from ui.bus import AppBus
 from ui.dialogs.enterprise_dialog import plain_label
 from ui.dialogs.sync_dialogs import invite_dialog, request_dialog
