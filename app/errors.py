@@ -53,6 +53,14 @@ class SchemaTooNewError(StoreError):
     """The database was written by a newer version of the app."""
 
 
+class DatabaseDamagedError(StoreError):
+    """The database file is damaged (quick_check failed or SQLite cannot read it): the recovery path takes over."""
+
+    def __init__(self, message: str, *, path: str):
+        super().__init__(message, file=path)
+        self.path = path
+
+
 class PrintCancelled(AppError):
     """The user cancelled a long print job; nothing was written."""
 

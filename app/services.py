@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from app.attachments import AttachmentService
+from app.backups import BackupService
 from app.context import Context
 from app.enterprises import EnterpriseService
 from app.installation import Installation, set_setting, write_installation
@@ -32,10 +33,12 @@ class Services:
         self.printing = PrintService(self)
         self.attachments = AttachmentService(self.ctx)
         self.sync = SyncService(self)
+        self.backups = BackupService(store)
 
     @classmethod
-    def open(cls, path) -> Services:
-        return cls(open_store(path))
+    def open(cls, path, *, check: bool = False) -> Services:
+        """check=True: quick_check first (GUI start); a damaged file raises DatabaseDamagedError."""
+        return cls(open_store(path, check=check))
 
     @property
     def installation(self) -> Installation:

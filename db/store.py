@@ -9,10 +9,10 @@ import pkgutil
 import sqlite3
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
-from app.errors import SchemaTooNewError, StoreError
+from app.errors import DatabaseDamagedError, SchemaTooNewError, StoreError
+from db import backup
 
 log = logging.getLogger(__name__)
 
@@ -63,25 +63,46 @@ class Store:
                 finally:
                     self._depth -= 1
                 return
-            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                self.conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as exc:
+                raise self._storage_error(exc) from exc
             self._depth = 1
             try:
                 yield self.conn
-            except BaseException:
+            except BaseException as exc:
                 self._depth = 0
-                if self.conn.in_transaction:
-                    self.conn.execute("ROLLBACK")
+                self._rollback()
+                if isinstance(exc, sqlite3.Error) and backup.storage_problem(exc):
+                    raise self._storage_error(exc) from exc
                 raise
             else:
                 self._depth = 0
                 try:
                     self.conn.execute("COMMIT")
-                except BaseException:
+                except BaseException as exc:
                     # A failed COMMIT (e.g. a deferred foreign key) leaves SQLite inside the transaction: end it,
                     # so nothing half-done stays visible on this connection.
-                    if self.conn.in_transaction:
-                        self.conn.execute("ROLLBACK")
+                    self._rollback()
+                    if isinstance(exc, sqlite3.Error) and backup.storage_problem(exc):
+                        raise self._storage_error(exc) from exc
                     raise
+
+    def _rollback(self) -> None:
+        if self.conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):  # the disk failing again must not hide the first error
+                self.conn.execute("ROLLBACK")
+
+    def _storage_error(self, exc: sqlite3.Error) -> StoreError:
+        """The disk or folder failed (full, read-only, removed drive…): say so in Chinese; SQLite rolled back."""
+        problem = backup.storage_problem(exc)
+        if problem is None:
+            return StoreError(f"数据库 {self.path} 无法写入：{exc}。本次操作未保存，原有数据未受影响。")
+        if problem == "数据库文件已损坏":
+            return DatabaseDamagedError(f"数据库 {self.path} 已损坏（{exc}）。本次操作未保存。请关闭程序后重新打开，"
+                                        "程序会检查数据库并提供用最新的完好备份恢复。", path=self.path)
+        return StoreError(f"{problem}：本次操作未保存（已撤销，原有数据未受影响）。数据库：{self.path}。"
+                          "请处理后重试。")
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
         return self.conn.execute(sql, params).fetchall()
@@ -114,31 +135,19 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
-def backup_to(conn: sqlite3.Connection, dest: Path) -> Path:
-    """Copy a live database with SQLite's backup API to a temp file, check it, then rename."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".part")
-    tmp.unlink(missing_ok=True)
-    target = sqlite3.connect(str(tmp))
-    try:
-        conn.backup(target)
-        ok = target.execute("PRAGMA quick_check").fetchone()[0]
-    finally:
-        target.close()
-    if ok != "ok":
-        tmp.unlink(missing_ok=True)
-        raise StoreError(f"备份文件校验失败：{dest.name}（{ok}）")
-    tmp.replace(dest)
-    return dest
+def open_store(path: str | Path, *, migrate: bool = True, check: bool = False) -> Store:
+    """Open (creating if needed) and migrate a database; refuse foreign or newer files.
 
-
-def open_store(path: str | Path, *, migrate: bool = True) -> Store:
-    """Open (creating if needed) and migrate a database; refuse foreign or newer files."""
+    check=True runs `PRAGMA quick_check` first (the GUI at start) and raises DatabaseDamagedError on damage.
+    """
     path = str(path)
     if path != ":memory:":
         parent = Path(path).parent
-        if not parent.exists():
+        try:
             parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"无法创建数据库所在的文件夹 {parent}：{exc.strerror or exc}。"
+                             "请检查该位置是否存在、是否有写入权限，或用 --db 指定其他位置。") from exc
     # Look before touching: a foreign or newer file must stay byte-identical, and switching to WAL
     # rewrites the header, so the first look is through a read-only connection.
     version, app_id, has_tables = _probe(path)
@@ -152,7 +161,17 @@ def open_store(path: str | Path, *, migrate: bool = True) -> Store:
     try:
         conn = _connect(path)
         version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if check and path != ":memory:":
+            verdict = [r[0] for r in conn.execute("PRAGMA quick_check")]
+            if verdict != ["ok"]:
+                conn.close()
+                raise _damaged(path, "；".join(verdict[:3]))
     except sqlite3.DatabaseError as exc:
+        problem = backup.storage_problem(exc)
+        if problem == "数据库文件已损坏":
+            raise _damaged(path, str(exc)) from exc
+        if problem:
+            raise StoreError(f"无法打开数据库文件 {path}：{problem}（{exc}）。") from exc
         raise StoreError(f"无法打开数据库文件 {path}：{exc}（文件可能已损坏或不是本程序的数据库）") from exc
     if version > latest:
         conn.close()
@@ -160,10 +179,12 @@ def open_store(path: str | Path, *, migrate: bool = True) -> Store:
     store = Store(path, conn)
     if migrate and version < latest:
         if version > 0 and path != ":memory:":
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-            dest = Path(path).parent / "backups" / f"{Path(path).stem}.before-v{latest}-{stamp}.db"
-            backup_to(conn, dest)
-            log.info("backed up %s to %s before migrating", path, dest)
+            try:
+                made = backup.take(conn, path, f"before-v{latest}")
+            except BaseException:
+                conn.close()
+                raise
+            log.info("backed up %s to %s before migrating", path, made.path)
         try:
             migrate_store(store, version)
         except sqlite3.Error as exc:
@@ -171,6 +192,10 @@ def open_store(path: str | Path, *, migrate: bool = True) -> Store:
             raise StoreError(f"数据库 {path} 升级到版本 {latest} 失败，已回滚，原数据未改动"
                              f"（升级前的备份在 backups 文件夹）：{exc}") from exc
     return store
+
+
+def _damaged(path: str, detail: str) -> DatabaseDamagedError:
+    return DatabaseDamagedError(f"数据库文件 {path} 已损坏（{detail}）。", path=path)
 
 
 def _too_new(path: str, version: int, latest: int) -> SchemaTooNewError:
@@ -196,6 +221,8 @@ def _probe(path: str) -> tuple[int, int, int]:
         finally:
             probe.close()
     except sqlite3.DatabaseError as exc:
+        if backup.storage_problem(exc) == "数据库文件已损坏":
+            raise _damaged(path, str(exc)) from exc
         raise StoreError(f"无法打开数据库文件 {path}：{exc}（文件可能已损坏或不是本程序的数据库）") from exc
     return version, app_id, tables
 

@@ -1,4 +1,5 @@
-"""run_gui(): QApplication, bundled font, style, crash handler, first-run setup, then the main window."""
+"""run_gui(): QApplication, bundled font, style, crash handler, one instance per database, the damaged-database
+recovery path, first-run setup, then the main window — reopened in place after a restore from backup."""
 
 from __future__ import annotations
 
@@ -9,10 +10,29 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import APP_NAME, APP_NAME_EN
-from app.errors import AppError
+from app.clock import SHANGHAI
+from app.errors import AppError, DatabaseDamagedError
 from app.services import Services
 
 log = logging.getLogger(__name__)
+
+# A session ending with this code has the database reopened (MainWindow.request_restart, after a restore).
+RESTART_CODE = 0x5A51
+
+
+def tell(kind: str, title: str, text: str) -> None:
+    """A modal message before or after the main window exists (tests replace this)."""
+    box = {"info": QMessageBox.information, "warning": QMessageBox.warning}.get(kind, QMessageBox.critical)
+    box(None, f"{APP_NAME} · {title}", text)
+
+
+def ask(title: str, text: str, yes: str, no: str) -> bool:
+    """A yes/no question before the main window exists (tests replace this)."""
+    box = QMessageBox(QMessageBox.Icon.Warning, f"{APP_NAME} · {title}", text)
+    yes_button = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(no, QMessageBox.ButtonRole.RejectRole)
+    box.exec()
+    return box.clickedButton() is yes_button
 
 
 def run_gui(db_path: Path, log_dir: Path | None) -> int:
@@ -29,12 +49,72 @@ def run_gui(db_path: Path, log_dir: Path | None) -> int:
     apply_style(app)
     install_excepthook(log_dir)
 
-    try:
-        services = Services.open(db_path)
-    except AppError as exc:
-        QMessageBox.critical(None, f"{APP_NAME} · 无法打开数据库", exc.message)
-        return 3
+    from ui.instance import InstanceLock, ask_owner_to_activate
 
+    lock = InstanceLock(db_path)
+    if not lock.acquire():
+        if ask_owner_to_activate(db_path):
+            tell("info", "已在运行", f"这个数据库已经在另一个{APP_NAME}窗口中打开，已切换到那个窗口。\n\n{db_path}")
+        else:
+            pid = lock.owner_pid()
+            tell("warning", "已在运行", f"这个数据库正被另一个{APP_NAME}程序使用"
+                                    f"{f'（进程 {pid}）' if pid else ''}，不能同时打开两次。\n\n{db_path}")
+        return 0
+    try:
+        return _session_loop(app, db_path, lock)
+    finally:
+        lock.release()
+
+
+def _session_loop(app: QApplication, db_path: Path, lock) -> int:
+    from app.datadir import location_warning
+
+    warning = location_warning(db_path)
+    if warning:
+        tell("warning", "数据库位置", warning)
+    while True:
+        services = open_or_recover(db_path)
+        if services is None:
+            return 3
+        code = _session(app, services, db_path, lock)
+        if code != RESTART_CODE:
+            return code
+        log.info("reopening %s", db_path)
+
+
+def open_or_recover(db_path: Path) -> Services | None:
+    """Open the database after a quick check; a damaged one is set aside and the newest good backup offered."""
+    from app import backups
+
+    try:
+        return Services.open(db_path, check=True)
+    except DatabaseDamagedError as exc:
+        log.error("damaged database %s: %s", db_path, exc.message)
+        good = backups.newest_good_backup(db_path)
+        if good is None:
+            tell("critical", "数据库已损坏", f"{exc.message}\n\n没有找到可用的备份。为保护数据，程序不会改动这个文件。"
+                                         "请把它交给维护人员处理，或用 --db 打开其他数据库。")
+            return None
+        when = good.taken_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        question = (f"{exc.message}\n\n最新的完好备份是 {when}（{backups.reason_label(good.reason)}）。\n"
+                    "用它恢复后，损坏的文件会原样保存在数据库旁的 damaged 文件夹中，不会被覆盖或删除。\n"
+                    "这个备份之后录入的内容需要重新录入。\n\n是否用这个备份恢复？")
+        if not ask("数据库已损坏", question, "用此备份恢复", "退出"):
+            return None
+        try:
+            aside = backups.recover(db_path, good)
+            services = Services.open(db_path, check=True)
+        except AppError as again:
+            tell("critical", "恢复失败", again.message)
+            return None
+        tell("info", "已恢复", f"已用 {when} 的备份恢复数据库。\n损坏的文件保存在：{aside}")
+        return services
+    except AppError as exc:
+        tell("critical", "无法打开数据库", exc.message)
+        return None
+
+
+def _session(app: QApplication, services: Services, db_path: Path, lock) -> int:
     from ui.settings import Settings
     from ui.tasks import TaskRunner
 
@@ -53,11 +133,28 @@ def run_gui(db_path: Path, log_dir: Path | None) -> int:
     from ui.main_window import MainWindow
 
     window = MainWindow(services, settings, tasks)
+    lock.activate_requested.connect(window.bring_forward)
     window.show()
     if load_demo:
         window.load_demo()
     log.info("GUI started on %s", db_path)
     code = app.exec()
+    lock.activate_requested.disconnect(window.bring_forward)
     tasks.wait_idle()
+    backup_at_exit(services)
     services.close()
-    return code
+    restart = window.restart_requested
+    window.deleteLater()
+    return RESTART_CODE if restart else code
+
+
+def backup_at_exit(services: Services) -> None:
+    """DESIGN §4: a backup at exit when something changed since the last one; a failure is said, never fatal."""
+    try:
+        made = services.backups.take("exit") if services.backups.changed() else None
+    except AppError as exc:
+        log.error("backup at exit failed: %s", exc.message)
+        tell("warning", "退出时备份失败", f"{exc.message}\n\n数据本身已保存，只是这次没有生成备份。")
+        return
+    if made is not None:
+        log.info("backup at exit: %s", made.path)

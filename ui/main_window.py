@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
 )
 
 from app import APP_NAME, __version__
+from app.backups import AUTO_INTERVAL_MINUTES
+from app.errors import AppError
 from app.services import Services
 from ui.bus import AppBus
 from ui.errors import show_error
@@ -91,6 +93,11 @@ class MainWindow(PreserveGeometry, QMainWindow):
         self.statusBar().addPermanentWidget(QLabel(f"数据库：{services.store.path}　"))
         self.nav.setCurrentRow(0)
         self.init_geometry(settings)
+        self.restart_requested = False  # run_gui reopens the database when the window closes (after a restore)
+        self.backup_timer = QTimer(self)
+        self.backup_timer.setInterval(AUTO_INTERVAL_MINUTES * 60_000)
+        self.backup_timer.timeout.connect(self.auto_backup)
+        self.backup_timer.start()
 
     # -- navigation --------------------------------------------------------------------------------
     def page_key(self) -> str:
@@ -139,6 +146,8 @@ class MainWindow(PreserveGeometry, QMainWindow):
             return a
 
         m = self.menuBar().addMenu("文件(&F)")
+        action(m, "备份与恢复…", lambda: self.open_settings(backups=True), name="act_backups")
+        m.addSeparator()
         action(m, "退出", self.close, QKeySequence.StandardKey.Quit)
         m = self.menuBar().addMenu("操作(&O)")
         self.new_visit_action = action(m, "新建走访", lambda: self.bus.new_visit.emit(""), "Ctrl+N", "act_new_visit")
@@ -154,6 +163,8 @@ class MainWindow(PreserveGeometry, QMainWindow):
         m.addSeparator()
         action(m, "加载演示数据…", self.load_demo, name="act_demo")
         action(m, "导入节假日日历…", self._import_calendar)
+        m.addSeparator()
+        action(m, "设置…", self.open_settings, name="act_settings")
         m = self.menuBar().addMenu("帮助(&H)")
         action(m, "关于", self._about)
 
@@ -173,6 +184,53 @@ class MainWindow(PreserveGeometry, QMainWindow):
     def _new_enterprise(self) -> None:
         view = self.show_page("enterprises")
         view.new_enterprise()
+
+    # -- window and housekeeping ---------------------------------------------------------------------
+    def bring_forward(self) -> None:
+        """Another launch on this database asked for this window (ui/instance.py)."""
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def auto_backup(self) -> None:
+        """The 30-minute backup, when something changed; on its own connection, without disturbing the user."""
+        backups = self.services.backups
+        if not backups.changed():
+            return
+        state = backups.state()
+        services = self.services
+
+        def work(_progress):
+            reader = services.reader()
+            try:
+                return reader.backups.take("auto")
+            finally:
+                services.close_reader(reader)
+
+        def failed(exc: BaseException) -> None:
+            log.error("timed backup failed: %s", exc)
+            message = exc.message if isinstance(exc, AppError) else str(exc)
+            self.bus.status_message.emit(f"自动备份失败：{message}")
+
+        self.tasks.run(work, on_done=lambda _made: backups.mark_backed_up(state), on_error=failed, quiet=True,
+                       label="正在备份…")
+
+    def open_settings(self, backups: bool = False) -> None:
+        from ui.dialogs.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self.services, self.settings, self)
+        if backups:
+            dialog.show_backups()
+        dialog.exec()
+        if dialog.restored:
+            self.request_restart()
+
+    def request_restart(self) -> None:
+        """Close and let run_gui reopen the database: every view and cache starts from the restored data."""
+        self.restart_requested = True
+        self.close()
 
     # -- tools -------------------------------------------------------------------------------------
     def load_demo(self) -> None:

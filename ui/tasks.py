@@ -90,6 +90,7 @@ class _Task:
     label: str
     parent_widget: QWidget | None
     cancellable: bool
+    quiet: bool = False  # background housekeeping (e.g. the timed backup): no busy cursor, no dialog
     started: float = field(default_factory=time.monotonic)
     cursor_shown: bool = False
     dialog: _ProgressDialog | None = None
@@ -197,17 +198,19 @@ class TaskRunner(QObject):
         label: str = "正在处理…",
         parent_widget: QWidget | None = None,
         cancellable: bool = True,
+        quiet: bool = False,
     ) -> Progress:
         """Start `fn(progress)` in a worker thread; returns its Progress (e.g. to cancel it from code).
 
         On the GUI thread afterwards: `on_done(result)`; or `on_error(exc)` for any exception (default:
         ui.errors.show_error, a warning for AppError, the crash dialog otherwise); or `on_cancelled()`
         if the task raised Cancelled. A task that finishes despite a cancel request still gets on_done.
+        quiet=True: the user is not shown a busy cursor or a progress dialog (housekeeping they did not ask for).
         """
         task_id = next(self._ids)
         progress = Progress()
         self._tasks[task_id] = _Task(
-            task_id, progress, on_done, on_error, on_cancelled, label, parent_widget, cancellable
+            task_id, progress, on_done, on_error, on_cancelled, label, parent_widget, cancellable, quiet
         )
         if not self._timer.isActive():
             self._timer.start()
@@ -241,6 +244,8 @@ class TaskRunner(QObject):
             return
         now = time.monotonic()
         for task in list(self._tasks.values()):
+            if task.quiet:
+                continue
             elapsed = now - task.started
             if not task.cursor_shown and elapsed >= self._busy_after:
                 QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
@@ -321,6 +326,7 @@ class SyncTaskRunner:
         label: str = "正在处理…",
         parent_widget: QWidget | None = None,
         cancellable: bool = True,
+        quiet: bool = False,
     ) -> Progress:
         """Run `fn(progress)` now and call the matching callback before returning."""
         self.calls.append(label)

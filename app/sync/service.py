@@ -77,11 +77,14 @@ class SyncService:
     def export(self, out_dir: Path, *, to: str | None = None, full: bool = False,
                progress: Progress | None = None) -> list[exporter.ExportResult]:
         """Write packages into `out_dir`: up to our hub by default; `to` = an enrolled installation id (a down
-        package) or "all" (a down package for each enrolled installation)."""
+        package) or "all" (a down package for each enrolled installation). A backup is taken first (DESIGN §4)."""
+        self.services.backups.before("export")
         return exporter.export(self.services, Path(out_dir), to=to, full=full, progress=progress)
 
     def import_files(self, paths: Iterable[Path], *, progress: Progress | None = None) -> list[importer.ImportResult]:
-        """Import each file in its own transaction; one result per file, in order. Never raises for a bad file."""
+        """Import each file in its own transaction; one result per file, in order. Never raises for a bad file.
+        A backup is taken first (DESIGN §4)."""
+        self.services.backups.before("import")
         return importer.import_files(self.services, [Path(p) for p in paths], progress=progress)
 
     # -- what happened -------------------------------------------------------------------------------------
