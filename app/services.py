@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.attachments import AttachmentService
 from app.backups import BackupService
 from app.context import Context
+from app.drafts import DraftStore
 from app.enterprises import EnterpriseService
 from app.installation import Installation, set_setting, write_installation
 from app.people import PeopleService
@@ -34,6 +35,7 @@ class Services:
         self.attachments = AttachmentService(self.ctx)
         self.sync = SyncService(self)
         self.backups = BackupService(store)
+        self.drafts = DraftStore.for_store(store)
 
     @classmethod
     def open(cls, path, *, check: bool = False) -> Services:

@@ -24,6 +24,7 @@ from app.people import RANKS, ROLES
 from app.reference import DISTRICT_KINDS
 from app.services import Services
 from ui.dialogs.enterprise_dialog import FieldBox, plain_label
+from ui.drafts import DraftKeeper, as_text, set_combo_data, set_combo_text
 from ui.settings import PreserveGeometry, Settings
 
 log = logging.getLogger(__name__)
@@ -158,6 +159,8 @@ class CadreDialog(_FormDialog):
         self.name_edit.setFocus()
         self.setMinimumWidth(460)
         self.init_geometry(settings)
+        key = f"cadre:{cadre_id or 'new'}"
+        self.draft = DraftKeeper(self, services.drafts, key, self.draft_state, self.restore_draft)
 
     def _build(self) -> None:
         self.name_edit = QLineEdit()
@@ -250,6 +253,25 @@ class CadreDialog(_FormDialog):
         if self.cadre_id:
             values["active"] = self.active_check.isChecked()
         return values
+
+    def draft_state(self) -> dict:
+        """The form as plain values, for the autosaved draft."""
+        return self.data()
+
+    def restore_draft(self, state: dict) -> None:
+        """Put a draft back; a unit or work group no longer offered keeps the current choice."""
+        if state.get("unit_id"):
+            set_combo_data(self.unit_combo, state["unit_id"])  # refills the work groups
+        if "work_group_id" in state:
+            set_combo_data(self.group_combo, state["work_group_id"])
+        set_combo_text(self.role_combo, state.get("role"))
+        if "rank" in state:
+            set_combo_data(self.rank_combo, state["rank"])
+        for key, edit in (("name", self.name_edit), ("post", self.post_edit), ("phone", self.phone_edit)):
+            if key in state:
+                edit.setText(as_text(state[key]))
+        if self.cadre_id and isinstance(state.get("active"), bool):
+            self.active_check.setChecked(state["active"])
 
     def save(self) -> None:
         """Add or update the cadre; a rejected field shows its message under it and all input stays."""

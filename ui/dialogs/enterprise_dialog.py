@@ -28,6 +28,7 @@ from app import uscc as uscc_rules
 from app.enterprises import SCALES, STATUSES
 from app.errors import AppError, DuplicateError, ValidationError
 from app.services import Services
+from ui.drafts import DraftKeeper, as_text, set_combo_data, set_combo_text
 from ui.settings import PreserveGeometry, Settings
 
 log = logging.getLogger(__name__)
@@ -131,6 +132,8 @@ class EnterpriseDialog(PreserveGeometry, QDialog):
         self._connect_edits()
         self.name_edit.setFocus()
         self.init_geometry(settings)
+        key = f"enterprise:{ent_id or 'new'}"
+        self.draft = DraftKeeper(self, services.drafts, key, self.draft_state, self.restore_draft)
 
     # --- Building ----------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -350,6 +353,38 @@ class EnterpriseDialog(PreserveGeometry, QDialog):
                 self._add_custom_tag()
                 return True
         return super().eventFilter(watched, event)
+
+    # --- Draft -------------------------------------------------------------------------------------
+    def draft_state(self) -> dict:
+        """The form (and a custom tag still being typed) as plain values, for the autosaved draft."""
+        return {**self.data(), "custom_tag": self.custom_tag_edit.text()}
+
+    def restore_draft(self, state: dict) -> None:
+        """Put a draft back; a unit no longer offered keeps the current choice, unknown keys are ignored."""
+        for key, edit in (
+            ("name", self.name_edit), ("uscc", self.uscc_edit), ("township", self.township_edit),
+            ("address", self.address_edit), ("legal_rep", self.legal_rep_edit),
+            ("contact_name", self.contact_edit), ("contact_phone", self.phone_edit),
+            ("custom_tag", self.custom_tag_edit),
+        ):  # fmt: skip
+            if key in state:
+                edit.setText(as_text(state[key]))
+        if state.get("unit_id"):
+            set_combo_data(self.unit_combo, state["unit_id"])
+        if "industry" in state:
+            self.industry_combo.setCurrentText(as_text(state["industry"]))
+        if "scale" in state:
+            set_combo_data(self.scale_combo, state["scale"])
+        set_combo_text(self.status_combo, state.get("status"))
+        if isinstance(state.get("tags"), list):
+            chosen = {t for t in state["tags"] if isinstance(t, str) and t.strip()}
+            for tag in sorted(chosen - {self.tag_list.item(i).text() for i in range(self.tag_list.count())}):
+                self._add_tag_item(tag, True)
+            for i in range(self.tag_list.count()):
+                item = self.tag_list.item(i)
+                item.setCheckState(Qt.CheckState.Checked if item.text() in chosen else Qt.CheckState.Unchecked)
+        if "note" in state:
+            self.note_edit.setPlainText(as_text(state["note"]))
 
     # --- Checking ----------------------------------------------------------------------------------
     def data(self) -> dict:

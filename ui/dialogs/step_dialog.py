@@ -35,6 +35,7 @@ from app.clock import parse_date, today
 from app.errors import AppError, TransitionError, ValidationError
 from app.services import Services
 from app.workcal import WorkCalendar
+from ui.drafts import DraftKeeper, as_text, set_combo_data, set_combo_text, set_date
 
 WEEKDAYS = "一二三四五六日"
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -322,6 +323,8 @@ class StepDialog(QDialog):
         root.addStretch(1)
         root.addWidget(self.buttons)
         self._initial_focus().setFocus()
+        key = f"problem-step:{pid}:{kind}"
+        self.draft = DraftKeeper(self, services.drafts, key, self.draft_state, self.restore_draft)
 
     # --- form rows ------------------------------------------------------------------------------------
     def _row(self, label: str, widget: QWidget, field: str) -> None:
@@ -473,6 +476,57 @@ class StepDialog(QDialog):
         self._info("办理结果", f"{p.get('outcome') or '—'}：{p.get('outcome_note') or ''}".rstrip("："))
         self._radios("回访方式*", "method", lc.REVISIT_METHODS, default=lc.REVISIT_METHODS[0])
         self._radios("企业评价*", "verdict", lc.VERDICTS)
+
+    # --- draft ----------------------------------------------------------------------------------------
+    def draft_state(self) -> dict:
+        """The step's input as plain values, for the autosaved draft."""
+        k = self.kind
+        state: dict = {"on_date": self.on_date().isoformat(), "note": self.note_edit.toPlainText()}
+        state.update({field: checked_text(group) for field, group in self.groups.items()})
+        if k == "交办":
+            state["lead_unit"] = self.lead_combo.currentText()
+            state["assist_unit_ids"] = self.assist.checked_ids()
+        if k in ("交办", "重办"):
+            state["template_id"] = self.deadline_picker.template_id()
+            state["deadline"] = self.deadline_picker.date.date().toPython().isoformat()
+        elif k == "延期":
+            state["deadline"] = self.new_deadline.date().toPython().isoformat()
+            state["approver"] = self.approver_edit.text()
+        elif k == "督办":
+            state["reply_by"] = self.reply_by.date().toPython().isoformat()
+        elif k == "上报":
+            state["level"] = self.level_combo.currentText()
+        return state
+
+    def restore_draft(self, state: dict) -> None:
+        """Put a draft back; dates out of today's allowed range and units no longer offered are skipped."""
+        k = self.kind
+        set_date(self.date_edit, state.get("on_date"))
+        if "note" in state:
+            self.note_edit.setPlainText(as_text(state["note"]))
+        for field, group in self.groups.items():
+            for button in group.buttons():
+                if button.text() == state.get(field):
+                    button.setChecked(True)
+        if k == "交办":
+            if isinstance(state.get("lead_unit"), str):
+                self.lead_combo.setCurrentText(state["lead_unit"])
+            if isinstance(state.get("assist_unit_ids"), list):
+                for i in range(self.assist.list.count()):
+                    item = self.assist.list.item(i)
+                    chosen = item.data(ID_ROLE) in state["assist_unit_ids"]
+                    item.setCheckState(Qt.CheckState.Checked if chosen else Qt.CheckState.Unchecked)
+        if k in ("交办", "重办"):
+            if "template_id" in state:
+                set_combo_data(self.deadline_picker.combo, state["template_id"])  # None: 指定日期
+            set_date(self.deadline_picker.date, state.get("deadline"))
+        elif k == "延期":
+            set_date(self.new_deadline, state.get("deadline"))
+            self.approver_edit.setText(as_text(state.get("approver")))
+        elif k == "督办":
+            set_date(self.reply_by, state.get("reply_by"))
+        elif k == "上报":
+            set_combo_text(self.level_combo, state.get("level"))
 
     # --- submit ---------------------------------------------------------------------------------------
     def form_values(self) -> dict:

@@ -33,9 +33,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.clock import today
-from app.errors import ValidationError
+from app.errors import AppError, ValidationError
 from app.services import Services
 from app.visits import KINDS, SYMPOSIUM, VisitInput
+from ui.drafts import DraftKeeper, as_text, dicts, set_combo_data, set_combo_text, set_date
 from ui.settings import PreserveGeometry, Settings
 from ui.widgets.attendees_editor import AttendeesEditor
 from ui.widgets.enterprise_picker import EnterprisePicker
@@ -80,6 +81,7 @@ class VisitDialog(PreserveGeometry, QDialog):
         self.services = services
         self.saved_id: str | None = None
         self.cards: list[ProblemCard] = []
+        self.draft: DraftKeeper | None = None
         self._categories = services.reference.categories()
         self.setWindowTitle("新建走访记录")
         self.setObjectName("VisitDialog")
@@ -92,6 +94,9 @@ class VisitDialog(PreserveGeometry, QDialog):
         self.fix_tab_order()
         QTimer.singleShot(0, self, self._initial_focus)
         self.init_geometry(settings)
+        self.draft = DraftKeeper(self, services.drafts, "visit:new", self.draft_state, self.restore_draft)
+        self.picker.changed.connect(self.draft.changed)
+        self.attendees.rows_changed.connect(self.draft.changed)
 
     # --- building ---------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -295,6 +300,7 @@ class VisitDialog(PreserveGeometry, QDialog):
         target = card.first_field()
         target.setFocus()
         QTimer.singleShot(0, card, lambda: self.scroll.ensureWidgetVisible(card, 0, 0))
+        self._cards_changed()
         return card
 
     def remove_problem(self, card: ProblemCard) -> None:
@@ -310,9 +316,14 @@ class VisitDialog(PreserveGeometry, QDialog):
         card.deleteLater()
         self._renumber()
         self.fix_tab_order()
+        self._cards_changed()
         (
             self.cards[min(index, len(self.cards) - 1)].category_combo if self.cards else self.add_problem_button
         ).setFocus()
+
+    def _cards_changed(self) -> None:
+        if self.draft is not None:  # None while the dialog is being built or a draft restored
+            self.draft.changed()
 
     def _renumber(self) -> None:
         for n, card in enumerate(self.cards, start=1):
@@ -426,6 +437,57 @@ class VisitDialog(PreserveGeometry, QDialog):
             "follow_up": self.follow_up_edit,
         }.get(field)
 
+    # --- draft ------------------------------------------------------------------------------------
+    def draft_state(self) -> dict:
+        """Everything typed or chosen, as plain JSON values (the autosaved draft; blank rows and cards left out)."""
+        v = self.visit_input()
+        return {
+            "kind": v.kind,
+            "visit_date": v.visit_date,
+            "start_time": v.start_time,
+            "location": v.location,
+            "enterprises": [{"id": i, "status": v.statuses_seen.get(i)} for i in v.enterprise_ids],
+            "cadre_ids": v.cadre_ids,
+            "attendees": [
+                {"name": a.name, "title": a.title, "phone": a.phone, "enterprise_id": a.enterprise_id}
+                for a in v.attendees
+            ],
+            "summary": v.summary,
+            "policies": v.policies,
+            "follow_up": v.follow_up,
+            "problems": [c.draft_state() for c in self.cards if not c.is_blank()],
+        }
+
+    def restore_draft(self, state: dict) -> None:
+        """Put a draft back; enterprises, cadres and categories that no longer exist are skipped."""
+        set_combo_text(self.kind_combo, state.get("kind"))
+        set_date(self.date_edit, state.get("visit_date"))
+        self.time_edit.setText(as_text(state.get("start_time")))
+        self.location_edit.setText(as_text(state.get("location")))
+        for ent in dicts(state.get("enterprises")):
+            try:
+                self.picker.add_id(str(ent.get("id")))
+            except AppError:  # deleted since the draft was saved
+                log.info("Draft enterprise %s no longer exists; skipped", ent.get("id"))
+                continue
+            combo = self.picker.status_combo(str(ent.get("id")))
+            if combo is not None and ent.get("status"):
+                set_combo_data(combo, ent["status"])
+        if isinstance(state.get("cadre_ids"), list):
+            for i in range(self.cadre_list.count()):
+                item = self.cadre_list.item(i)
+                chosen = item.data(Qt.ItemDataRole.UserRole) in state["cadre_ids"]
+                item.setCheckState(Qt.CheckState.Checked if chosen else Qt.CheckState.Unchecked)
+        for a in dicts(state.get("attendees")):
+            self.attendees.add_row(as_text(a.get("name")), as_text(a.get("title")), as_text(a.get("phone")))
+            if a.get("enterprise_id"):
+                set_combo_data(self.attendees.combos[-1], a["enterprise_id"])
+        self.summary_edit.setPlainText(as_text(state.get("summary")))
+        self.policies_edit.setPlainText(as_text(state.get("policies")))
+        self.follow_up_edit.setPlainText(as_text(state.get("follow_up")))
+        for problem in dicts(state.get("problems")):
+            self.add_problem().restore_draft(problem)
+
     # --- closing ----------------------------------------------------------------------------------
     def is_dirty(self) -> bool:
         """Anything typed or chosen beyond what the dialog opened with."""
@@ -494,6 +556,23 @@ class VisitTextDialog(PreserveGeometry, QDialog):
         layout.addLayout(buttons)
         QShortcut(QKeySequence.StandardKey.Save, self, self.save)
         self.init_geometry(settings)
+        self.draft = DraftKeeper(self, services.drafts, f"visit:{visit_id}", self.draft_state, self.restore_draft)
+
+    def draft_state(self) -> dict:
+        return {
+            "summary": self.summary_edit.toPlainText(),
+            "policies": self.policies_edit.toPlainText(),
+            "follow_up": self.follow_up_edit.toPlainText(),
+        }
+
+    def restore_draft(self, state: dict) -> None:
+        for key, edit in (
+            ("summary", self.summary_edit),
+            ("policies", self.policies_edit),
+            ("follow_up", self.follow_up_edit),
+        ):
+            if isinstance(state.get(key), str):
+                edit.setPlainText(state[key])
 
     def save(self) -> bool:
         try:

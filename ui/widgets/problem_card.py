@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from app.lifecycle import SEVERITIES
 from app.problems import ProblemInput
 from app.textsearch import initials
+from ui.drafts import as_text, set_combo_data, set_combo_text
 
 TYPE_AHEAD_RESET_MS = 900
 
@@ -192,6 +193,27 @@ class ProblemCard(QFrame):
             request=self.request_edit.toPlainText(),
             severity=self.severity_combo.currentText(),
         )
+
+    def draft_state(self) -> dict:
+        """The card's input as plain values (for the form's autosaved draft)."""
+        p = self.to_input()
+        return {
+            "enterprise_id": p.enterprise_id,
+            "category_code": p.category_code,
+            "description": p.description,
+            "request": p.request,
+            "severity": p.severity,
+        }
+
+    def restore_draft(self, state: dict) -> None:
+        """Fill the card from `draft_state()` output; an enterprise or category no longer offered stays unchosen."""
+        if state.get("enterprise_id"):
+            set_combo_data(self.enterprise_combo, state["enterprise_id"])
+        if state.get("category_code"):
+            set_combo_data(self.category_combo, state["category_code"])
+        self.description_edit.setPlainText(as_text(state.get("description")))
+        self.request_edit.setPlainText(as_text(state.get("request")))
+        set_combo_text(self.severity_combo, state.get("severity"))
 
     def is_blank(self) -> bool:
         return not (
