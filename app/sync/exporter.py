@@ -24,7 +24,7 @@ from app.installation import ROLES, get_setting, set_setting
 from app.sync import intervals
 from app.sync.enrollment import REFERENCE_TABLES
 from app.sync.identity import load_identity_keys
-from app.sync.package import read_manifest, sha256_file, write_package
+from app.sync.package import write_package
 from db.changes import APPEND_ONLY
 
 REFERENCE_VERSION_KEY = "reference.version"
@@ -218,17 +218,19 @@ def _write(services, out_dir: Path, ops: list[dict], *, kind: str, recipient_id:
     if progress is not None and progress(len(ops), len(ops), "正在加密并写入同步文件…") is False:
         raise SyncCancelled("已取消导出，未生成同步文件。")
     previous_key = _PREVIOUS_KEY.format(recipient_id)
-    fields = {"kind": kind, "source_unit": me.unit_id, "previous_package_sha256": get_setting(store, previous_key),
+    previous = get_setting(store, previous_key)
+    fields = {"kind": kind, "source_unit": me.unit_id, "previous_package_sha256": previous,
               "reference_version": reference_version(store), "recipient_installation": recipient_id,
               **(extra or {})}
-    path = write_package(out_dir, ops=ops, manifest_fields=fields, sender=keys,
-                         recipient_public_x25519=recipient_public)
-    manifest = read_manifest(path)
-    file_sha256 = sha256_file(path)
     ranges: dict[str, list[list[int]]] = {}
     for op in ops:
         intervals.add(ranges.setdefault(op["origin"], []), op["seq"])
-    try:
+    written: dict = {}
+
+    def record(path: Path, manifest: dict, file_sha256: str) -> None:
+        # Before the file gets its name: a finished package the ledger does not know would let the next one
+        # claim the same predecessor, and the hub refuses such a fork. A kill after this commit but before
+        # the rename costs only a missing file, which the hub sees as a gap and the next package repairs.
         with store.transaction() as conn:
             conn.execute("INSERT INTO packages_out (package_id, file_name, file_sha256, recipient, kind, created_at,"
                          " ranges, counts, operations, full) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -236,9 +238,18 @@ def _write(services, out_dir: Path, ops: list[dict], *, kind: str, recipient_id:
                           manifest["created_at"], json.dumps(ranges), json.dumps(manifest["counts"]), len(ops),
                           int(full)))
             set_setting(store, previous_key, file_sha256)
+        written.update(manifest)
+
+    try:
+        path = write_package(out_dir, ops=ops, manifest_fields=fields, sender=keys,
+                             recipient_public_x25519=recipient_public, before_publish=record)
     except BaseException:
-        path.unlink(missing_ok=True)  # a file the ledger does not know would break the chain
+        if written:  # recorded, but the file could not be given its name: take the record back
+            with store.transaction() as conn:
+                conn.execute("DELETE FROM packages_out WHERE package_id = ?", (written["package_id"],))
+                set_setting(store, previous_key, previous)
         raise
+    manifest = written
     return ExportResult(path=path, package_id=manifest["package_id"], kind=kind, recipient_id=recipient_id,
                         recipient_label=label, operations=len(ops), counts=dict(manifest["counts"]))
 

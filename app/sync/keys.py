@@ -155,6 +155,11 @@ def write_file_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> Path:
 
     Raises FileWriteError (temp file removed) on any OS error; an existing file at `path` is replaced.
     """
+    return publish_file(write_temp_file(path, data, mode=mode), path)
+
+
+def write_temp_file(path: Path, data: bytes, *, mode: int = 0o644) -> Path:
+    """First half of an atomic write: `data` durable in a `.part` file beside `path` (removed on failure)."""
     path = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
@@ -166,6 +171,15 @@ def write_file_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise FileWriteError(f"写入文件 {path} 失败：{exc.strerror or exc}（文件未生成）", file=str(path)) from exc
+    return Path(tmp)
+
+
+def publish_file(tmp: Path, path: Path) -> Path:
+    """Second half: give the temp file its final name and make the rename durable (temp removed on failure)."""
+    try:
         os.replace(tmp, path)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)

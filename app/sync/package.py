@@ -23,11 +23,13 @@ naming the file, plus a `reason` code for programs) on the first failure.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
 import re
 import struct
+import time
 import uuid
 import zlib
 from collections.abc import Callable, Iterator
@@ -44,8 +46,15 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from app.clock import SHANGHAI, now_utc
 from app.errors import AppError
 from app.ids import uuid7
-from app.sync.keys import PUBLIC_KEY_SIZE, FileWriteError, InstallationKeys, fingerprint, verify_signature
-from app.sync.keys import write_file_atomic as _write_file_atomic
+from app.sync.keys import (
+    PUBLIC_KEY_SIZE,
+    FileWriteError,
+    InstallationKeys,
+    fingerprint,
+    publish_file,
+    verify_signature,
+    write_temp_file,
+)
 from db.changes import SYNCED_TABLES
 
 MAGIC = b"ZQPKG\x00"
@@ -239,7 +248,8 @@ def summarise(ops: list[dict]) -> tuple[dict[str, list[int]], dict[str, int], in
 # ---------------------------------------------------------------- writing
 
 def write_package(path_dir: Path, *, ops: list[dict], manifest_fields: dict, sender: InstallationKeys,
-                  recipient_public_x25519: bytes, limits: Limits | None = None) -> Path:
+                  recipient_public_x25519: bytes, limits: Limits | None = None,
+                  before_publish: Callable[[Path, dict, str], None] | None = None) -> Path:
     """Write one package into folder `path_dir` and return its path.
 
     manifest_fields: required `kind`, `source_unit`; optional `package_id` (default a new UUIDv7), `created_at`
@@ -247,6 +257,11 @@ def write_package(path_dir: Path, *, ops: list[dict], manifest_fields: dict, sen
     and `reference_version` (default None), `min_reader_version` (default READER_VERSION), plus any extra
     non-personal keys (they are signed and readable before decryption). Everything else is computed here.
     The file is written atomically, then re-read and compared byte-for-byte by hash.
+
+    before_publish(final_path, manifest, file_sha256) runs once the bytes are durable and verified in a temp file
+    but before the file has its final name: the exporter records the package in its ledger there, so a package
+    file can never exist that the sender's ledger (and so its chain of packages) does not know. If it raises,
+    no file is left.
     """
     limits = limits or Limits()
     fields = dict(manifest_fields)
@@ -290,7 +305,7 @@ def write_package(path_dir: Path, *, ops: list[dict], manifest_fields: dict, sen
         raise ValueError("manifest too large (too many extra fields?)")
     if len(data) > limits.max_file:
         raise PackageWriteError(f"要导出的数据过大（{len(data) // _MB} MB），超过同步文件上限。")
-    return _write_verified(Path(path_dir) / package_file_name(manifest), data)
+    return _write_verified(Path(path_dir) / package_file_name(manifest), data, manifest, before_publish)
 
 
 def seal(manifest: dict, compressed: bytes, *, sender: InstallationKeys, recipient_public_x25519: bytes) -> bytes:
@@ -321,25 +336,43 @@ def package_file_name(manifest: dict) -> str:
     return f"{unit}_{manifest['kind']}_{created:%Y%m%d-%H%M%S}_{manifest['package_id'].replace('-', '')[-8:]}{SUFFIX}"
 
 
-def _write_verified(path: Path, data: bytes) -> Path:
+def _write_verified(path: Path, data: bytes, manifest: dict, before_publish) -> Path:
     expected = hashlib.sha256(data).hexdigest()
+    if not path.parent.is_dir():
+        raise PackageWriteError(f"文件夹不存在：{path.parent}，同步文件未生成。", file=str(path))
+    if path.exists():
+        raise PackageWriteError(f"同步文件 {path.name} 已存在，未覆盖。", file=str(path))
+    _remove_stale_parts(path.parent)
     try:
-        if not path.parent.is_dir():
-            raise PackageWriteError(f"文件夹不存在：{path.parent}，同步文件未生成。", file=str(path))
-        if path.exists():
-            raise PackageWriteError(f"同步文件 {path.name} 已存在，未覆盖。", file=str(path))
-        _write_file_atomic(path, data)
+        tmp = write_temp_file(path, data)
     except FileWriteError as exc:
         raise PackageWriteError(f"同步文件未能写完：{exc.message}", file=str(path)) from exc
     try:
-        ok = sha256_file(path) == expected
+        ok = sha256_file(tmp) == expected
     except OSError:
         ok = False
     if not ok:
-        path.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise PackageWriteError(f"写入后校验失败：{path}（U 盘可能已拔出或损坏），文件已删除，请重新导出。",
                                 file=str(path))
+    try:
+        if before_publish is not None:
+            before_publish(path, manifest, expected)
+        publish_file(tmp, path)
+    except FileWriteError as exc:
+        raise PackageWriteError(f"同步文件未能写完：{exc.message}", file=str(path)) from exc
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
+
+
+def _remove_stale_parts(folder: Path, older_than_s: float = 3600) -> None:
+    """Temp files of package writes that were killed long ago (an export in progress elsewhere is left alone)."""
+    cutoff = time.time() - older_than_s
+    for part in folder.glob(f".*{SUFFIX}.*.part"):
+        with contextlib.suppress(OSError):
+            if part.stat().st_mtime < cutoff:
+                part.unlink()
 
 
 # ---------------------------------------------------------------- reading
