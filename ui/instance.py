@@ -64,9 +64,9 @@ class InstanceLock(QObject):
         while self._server is not None and self._server.hasPendingConnections():
             sock = self._server.nextPendingConnection()
             # The request is one short line: wait for it here rather than keep per-socket slots alive.
-            if sock.bytesAvailable() or sock.waitForReadyRead(1000):
-                if bytes(sock.readAll().data()).startswith(_ACTIVATE.strip()):
-                    self.activate_requested.emit()
+            arrived = bool(sock.bytesAvailable()) or sock.waitForReadyRead(1000)
+            if arrived and bytes(sock.readAll().data()).startswith(_ACTIVATE.strip()):
+                self.activate_requested.emit()
             sock.abort()
             sock.deleteLater()
 
