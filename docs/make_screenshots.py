@@ -88,6 +88,16 @@ def main() -> int:
     window.show_page("sync")
     shot(window, "11_sync")
 
+    from ui.dialogs.settings_dialog import SettingsDialog
+
+    dlg = SettingsDialog(services, Settings(tmp / "dialogs.ini"), window)
+    dlg.show_backups()
+    dlg.show()
+    if dlg.backup_panel.table.rowCount():
+        dlg.backup_panel.table.selectRow(0)
+    shot(dlg, "12_backups")
+    dlg.close()
+
     from ui.dialogs.enterprise_dialog import EnterpriseDialog
     from ui.dialogs.step_dialog import StepDialog
     from ui.dialogs.visit_dialog import VisitDialog
