@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app import APP_NAME, APP_NAME_EN
@@ -137,6 +138,8 @@ def _session(app: QApplication, services: Services, db_path: Path, lock) -> int:
     window.show()
     if load_demo:
         window.load_demo()
+    else:
+        QTimer.singleShot(0, window.offer_drafts)
     log.info("GUI started on %s", db_path)
     code = app.exec()
     lock.activate_requested.disconnect(window.bring_forward)

@@ -74,6 +74,10 @@ def restore_question(parent: QWidget | None, title: str, saved_at: datetime) -> 
     return box
 
 
+# Keys the user already chose to restore (at start, from MainWindow.offer_drafts): the form does not ask again.
+RESTORE_WITHOUT_ASKING: set[str] = set()
+
+
 def ask_restore(parent: QWidget | None, title: str, saved_at: datetime) -> bool:
     """True to restore the draft. Module-level so tests can answer for the user (monkeypatch)."""
     box = restore_question(parent, title, saved_at)
@@ -116,7 +120,10 @@ class DraftKeeper(QObject):
         draft = self.store.load(self.key)
         if draft is None:
             return False
-        if not ask_restore(self.dialog.parentWidget() or self.dialog, self.dialog.windowTitle(), draft.saved_at):
+        agreed = self.key in RESTORE_WITHOUT_ASKING
+        RESTORE_WITHOUT_ASKING.discard(self.key)
+        if not agreed and not ask_restore(self.dialog.parentWidget() or self.dialog, self.dialog.windowTitle(),
+                                          draft.saved_at):
             self.store.discard(self.key)
             log.info("Draft %s discarded by the user", self.key)
             return False

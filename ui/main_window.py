@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
@@ -36,6 +37,19 @@ from ui.views.sync_view import SyncView
 from ui.views.visits_view import VisitsView
 
 log = logging.getLogger(__name__)
+
+DRAFT_KINDS = {"visit": "走访记录", "enterprise": "企业信息", "cadre": "干部信息", "problem-step": "问题办理"}
+
+
+def continue_new_visit(parent: QWidget, when: str) -> bool:
+    """Ask whether to reopen the unsaved new visit now (tests replace this)."""
+    box = QMessageBox(QMessageBox.Icon.Question, "未保存的走访记录",
+                      f"上次新建的走访记录没有保存（{when} 自动保存）。现在打开继续填写吗？", parent=parent)
+    go_on = box.addButton("继续填写", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("稍后", QMessageBox.ButtonRole.RejectRole)
+    box.exec()
+    return box.clickedButton() is go_on
+
 
 PAGES = (("home", "工作台"), ("enterprises", "企业"), ("visits", "走访"), ("problems", "问题"), ("people", "干部"),
          ("stats", "统计"), ("sync", "数据同步"))
@@ -186,6 +200,21 @@ class MainWindow(PreserveGeometry, QMainWindow):
         view.new_enterprise()
 
     # -- window and housekeeping ---------------------------------------------------------------------
+    def offer_drafts(self) -> None:
+        """After a crash: say which forms have unsaved drafts; offer to reopen an unsaved new visit at once."""
+        from ui import drafts
+
+        keys = self.services.drafts.keys()
+        if not keys:
+            return
+        kinds = Counter(DRAFT_KINDS.get(k.split(":")[0], "表单") for k in keys)
+        summary = "、".join(f"{kind} {n} 份" for kind, n in kinds.items())
+        self.bus.status_message.emit(f"上次有未保存的表单内容（{summary}），重新打开对应的表单即可恢复。")
+        draft = self.services.drafts.load("visit:new")
+        if draft is not None and continue_new_visit(self, drafts.saved_when(draft.saved_at)):
+            drafts.RESTORE_WITHOUT_ASKING.add("visit:new")
+            self.bus.new_visit.emit("")
+
     def bring_forward(self) -> None:
         """Another launch on this database asked for this window (ui/instance.py)."""
         if self.isMinimized():

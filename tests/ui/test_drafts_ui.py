@@ -453,3 +453,27 @@ def test_question_text_and_screenshot(qtbot, tmp_path):
     box.show()
     qtbot.waitExposed(box)
     assert not box.grab().isNull() and box.grab().save(str(tmp_path / "draft_restore.png"))
+
+
+def test_main_window_at_start_reopens_an_unsaved_new_visit(forms, qtbot, services, ui_settings, tasks, answers,
+                                                         monkeypatch):
+    from ui import main_window
+
+    dialog = open_visit(qtbot, services, ui_settings, forms)
+    dialog.summary_edit.setPlainText("停电前写到一半的走访情况")
+    state = autosaved(qtbot, services, dialog)
+    crash(dialog)
+
+    window = main_window.MainWindow(services, ui_settings, tasks)
+    qtbot.addWidget(window)
+    messages = []
+    window.bus.status_message.connect(messages.append)
+    asked = []
+    monkeypatch.setattr(main_window, "continue_new_visit", lambda parent, when: asked.append(when) or True)
+    window.offer_drafts()
+    assert asked and "走访记录 1 份" in messages[0]
+    reopened = window.visits.dialog
+    assert reopened is not None
+    forms.append(reopened)
+    assert answers.asked == []  # agreed once at start: the form does not ask again
+    assert reopened.draft_state() == state
