@@ -96,7 +96,9 @@ class BackupService:
         backups = self.list()
         if not backups:
             return False
-        files = [Path(self.store.path), Path(self.store.path + "-wal")]
+        # An empty -wal is just this session's opening (a clean close checkpoints and removes it).
+        wal = Path(self.store.path + "-wal")
+        files = [Path(self.store.path)] + ([wal] if wal.exists() and wal.stat().st_size > 0 else [])
         changed = max((f.stat().st_mtime for f in files if f.exists()), default=0.0)
         return backups[0].path.stat().st_mtime > changed
 
