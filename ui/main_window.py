@@ -28,17 +28,28 @@ from ui.bus import AppBus
 from ui.errors import show_error
 from ui.print_jobs import PrintJobs
 from ui.settings import PreserveGeometry, Settings
-from ui.views.enterprises_view import EnterprisesView
-from ui.views.home_view import HomeView
-from ui.views.people_view import PeopleView
-from ui.views.problems_view import ProblemsView
-from ui.views.stats_view import StatsView
-from ui.views.sync_view import SyncView
-from ui.views.visits_view import VisitsView
 
 log = logging.getLogger(__name__)
 
 DRAFT_KINDS = {"visit": "走访记录", "enterprise": "企业信息", "cadre": "干部信息", "problem-step": "问题办理"}
+
+
+def _view_class(module: str, name: str):
+    """Import a screen's module when it is first shown: start-up loads only the 工作台's."""
+    def load():
+        import importlib
+
+        return getattr(importlib.import_module(f"ui.views.{module}"), name)
+    return load
+
+
+_VIEW_CLASSES = {"home": _view_class("home_view", "HomeView"),
+                 "enterprises": _view_class("enterprises_view", "EnterprisesView"),
+                 "visits": _view_class("visits_view", "VisitsView"),
+                 "problems": _view_class("problems_view", "ProblemsView"),
+                 "people": _view_class("people_view", "PeopleView"),
+                 "stats": _view_class("stats_view", "StatsView"),
+                 "sync": _view_class("sync_view", "SyncView")}
 
 
 def continue_new_visit(parent: QWidget, when: str) -> bool:
@@ -73,23 +84,16 @@ class MainWindow(PreserveGeometry, QMainWindow):
         self.nav.setProperty("role", "nav")
         self.nav.setFixedWidth(132)
         self.stack = QStackedWidget()
-        args = (services, self.bus, settings, tasks)
-        self.home = HomeView(*args)
-        self.enterprises = EnterprisesView(*args)
-        self.visits = VisitsView(*args)
-        self.problems = ProblemsView(*args)
-        self.people = PeopleView(*args)
-        self.stats = StatsView(*args)
-        self.sync_view = SyncView(*args)
-        self.pages = {"home": self.home, "enterprises": self.enterprises, "visits": self.visits,
-                      "problems": self.problems, "people": self.people, "stats": self.stats, "sync": self.sync_view}
+        self._view_args = (services, self.bus, settings, tasks)
+        # Screens are built when first shown (start-up paints the 工作台 only); a placeholder holds each place.
+        self.pages: dict[str, QWidget] = {}
         self._stale: set[str] = set()
-        for key, label in PAGES:
+        for _key, label in PAGES:
             item = QListWidgetItem(label)
             # Style-sheet padding does not enlarge list rows' size hints: give each row its height.
             item.setSizeHint(QSize(120, 42))
             self.nav.addItem(item)
-            self.stack.addWidget(self.pages[key])
+            self.stack.addWidget(QWidget())
         self.nav.currentRowChanged.connect(self._page_changed)
         central = QWidget()
         lay = QHBoxLayout(central)
@@ -114,25 +118,49 @@ class MainWindow(PreserveGeometry, QMainWindow):
         self.backup_timer.start()
 
     # -- navigation --------------------------------------------------------------------------------
+    def page(self, key: str) -> QWidget:
+        """The screen `key`, built on first use in its place in the stack."""
+        view = self.pages.get(key)
+        if view is None:
+            view = _VIEW_CLASSES[key]()(*self._view_args)
+            index = [k for k, _ in PAGES].index(key)
+            placeholder = self.stack.widget(index)
+            self.stack.insertWidget(index, view)
+            self.stack.removeWidget(placeholder)
+            placeholder.deleteLater()
+            self.pages[key] = view
+        return view
+
+    home = property(lambda self: self.page("home"))
+    enterprises = property(lambda self: self.page("enterprises"))
+    visits = property(lambda self: self.page("visits"))
+    problems = property(lambda self: self.page("problems"))
+    people = property(lambda self: self.page("people"))
+    stats = property(lambda self: self.page("stats"))
+    sync_view = property(lambda self: self.page("sync"))
+
     def page_key(self) -> str:
         return PAGES[self.stack.currentIndex()][0]
 
     def show_page(self, key: str) -> QWidget:
         self.nav.setCurrentRow([k for k, _ in PAGES].index(key))
-        return self.pages[key]
+        return self.page(key)
 
     def _page_changed(self, row: int) -> None:
-        self.stack.setCurrentIndex(row)
         key = PAGES[row][0]
+        fresh = key not in self.pages
+        view = self.page(key)
+        self.stack.setCurrentIndex(row)
         if key in self._stale:
             self._stale.discard(key)
-            self.pages[key].refresh()
+            if not fresh:
+                view.refresh()
 
     def _data_changed(self) -> None:
-        """Refresh the visible page now and the others when they are next shown."""
+        """Refresh the visible page now and the others (already built) when they are next shown."""
         current = self.page_key()
-        self._stale = {k for k, _ in PAGES if k != current}
-        self.pages[current].refresh()
+        self._stale = {k for k in self.pages if k != current}
+        self.page(current).refresh()
 
     def _wire_bus(self) -> None:
         b = self.bus
