@@ -175,6 +175,7 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
             f"  python {prog} print visit --db 演示.db --all --month 2026-03 --out 走访记录表.pdf\n"
             f"  python {prog} print ledger --db 演示.db --out 问题台账.pdf\n"
             f"  python {prog} check --db 演示.db\n"
+            f"  python {prog} --self-test         自检（数据库、打印、同步、界面），在临时文件夹中进行，通过时退出码 0\n"
             f"  python {prog} 子命令 -h            查看子命令的全部选项\n\n"
             "退出码：0 成功；2 用法错误（参数有误、数据库文件不存在或无法读取）；\n"
             "        3 输入被拒绝（数据不合规、数据库损坏或不是本程序的文件，原因见标准错误）；1 意外错误。\n"
