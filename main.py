@@ -17,10 +17,11 @@ STARTED = time.perf_counter()  # the benchmark's first-paint probe reports the t
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    from app.cli import SUBCOMMANDS
-    from app.cli import main as cli_main
+    from app import SUBCOMMANDS
 
     if any(a in SUBCOMMANDS for a in argv) or any(a in ("-h", "--help", "--version") for a in argv):
+        from app.cli import main as cli_main
+
         return cli_main(argv)
     parser = argparse.ArgumentParser(prog="main.py", description="助企工作台（图形界面）")
     parser.add_argument("--db", type=Path, help="数据库文件（默认在用户数据文件夹）")

@@ -24,11 +24,9 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
 
-from app import __version__
+from app import SUBCOMMANDS, __version__
 from app.datadir import ENV_VAR, default_db_path
 from app.errors import AppError, NotFoundError, StoreError, ValidationError
-
-SUBCOMMANDS: frozenset[str] = frozenset({"init", "demo", "stats", "print", "sync", "check"})
 
 ROLE_CHOICES = ("station", "district", "city")
 ROLE_LABELS = {"station": "干部端", "district": "区县汇总端", "city": "市级汇总端"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 from app.attachments import AttachmentService
 from app.backups import BackupService
 from app.context import Context
@@ -9,12 +11,9 @@ from app.drafts import DraftStore
 from app.enterprises import EnterpriseService
 from app.installation import Installation, set_setting, write_installation
 from app.people import PeopleService
-from app.printing import PrintService
 from app.problems import ProblemService
 from app.reference import ReferenceService
 from app.stats import StatsService
-from app.sync.identity import create_identity, discard_identity
-from app.sync.service import SyncService
 from app.visits import VisitService
 from app.workbench import WorkbenchService
 from db.store import Store, open_store
@@ -31,11 +30,22 @@ class Services:
         self.visits = VisitService(self.ctx, self.problems)
         self.stats = StatsService(self.ctx)
         self.workbench = WorkbenchService(self.ctx, self.enterprises, self.problems, self.visits)
-        self.printing = PrintService(self)
         self.attachments = AttachmentService(self.ctx)
-        self.sync = SyncService(self)
         self.backups = BackupService(store)
         self.drafts = DraftStore.for_store(store)
+
+    # Built on first use: their modules (cryptography, the PDF forms) need not load for the window to appear.
+    @cached_property
+    def printing(self):
+        from app.printing import PrintService
+
+        return PrintService(self)
+
+    @cached_property
+    def sync(self):
+        from app.sync.service import SyncService
+
+        return SyncService(self)
 
     @classmethod
     def open(cls, path, *, check: bool = False) -> Services:
@@ -49,6 +59,8 @@ class Services:
     def initialise(self, *, role: str, unit_name: str, operator: str, cadre_role: str | None = "助企干部",
                    post: str | None = None, phone: str | None = None) -> Installation:
         """First run: identity, role and unit; on a station the operator also becomes a cadre (for 我的包联)."""
+        from app.sync.identity import create_identity, discard_identity
+
         unit = self.reference.unit_by_name(unit_name)
         inst = None
         try:

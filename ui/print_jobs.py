@@ -16,7 +16,6 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMainWindow, QWidget
 
-from ui.dialogs.print_preview import PrintPreviewDialog
 from ui.errors import show_error
 from ui.settings import Settings
 from ui.tasks import Cancelled, Progress, SyncTaskRunner, TaskRunner
@@ -42,7 +41,7 @@ class PrintJobs:
         self._settings = settings
         self._parent = parent_widget
         self._status = status
-        self.dialogs: list[PrintPreviewDialog] = []
+        self.dialogs: list = []  # open PrintPreviewDialogs
         """Previews currently open (a reference keeps each alive until it closes)."""
 
     def preview(self, title: str, make_pdf: MakePdf, *, suggested_name: str = "打印.pdf") -> Progress:
@@ -75,8 +74,10 @@ class PrintJobs:
             cancellable=True,
         )
 
-    def _open(self, title: str, pdf: bytes, suggested_name: str) -> PrintPreviewDialog | None:
+    def _open(self, title: str, pdf: bytes, suggested_name: str):
         try:
+            from ui.dialogs.print_preview import PrintPreviewDialog  # PDFium loads with the first preview
+
             dialog = PrintPreviewDialog(pdf, title, self._settings, self._parent, suggested_name=suggested_name)
         except Exception as exc:  # an unreadable PDF arrives as AppError from PdfPages
             show_error(self._parent, exc)
@@ -90,7 +91,7 @@ class PrintJobs:
         dialog.activateWindow()
         return dialog
 
-    def _forget(self, dialog: PrintPreviewDialog) -> None:
+    def _forget(self, dialog) -> None:
         if dialog in self.dialogs:
             self.dialogs.remove(dialog)
 
