@@ -114,6 +114,8 @@ class BackupService:
         Returns the backup of the state before the restore. The open connection stays valid and sees the restored
         content; callers drop their caches (the GUI reopens its window)."""
         chosen = Path(chosen)
+        if not self.enabled:
+            raise ValidationError("内存数据库没有备份可以恢复。", field="backup")
         problem = verify_backup(chosen)
         if problem:
             raise ValidationError(f"备份文件 {chosen.name} 不能用于恢复：{problem}", field="backup")

@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 
 from app import uscc
 from app.services import Services
@@ -178,3 +178,47 @@ def test_damaged_database_without_backups_is_left_alone(tmp_path, monkeypatch):
     monkeypatch.setattr(gui_app, "tell", lambda kind, title, text: told.append((kind, title, text)))
     assert gui_app.open_or_recover(db) is None
     assert told[0][1] == "数据库已损坏" and "没有找到可用的备份" in told[0][2]
+
+
+def test_run_gui_reopens_the_database_after_a_restore(qtbot, tmp_path, monkeypatch):
+    """The whole start: lock, quick check, window; a restore closes it and run_gui opens a fresh one on the
+    restored data; closing that one ends the program with the lock released and an exit backup taken."""
+    import ui.errors
+    from ui import main_window
+
+    db = tmp_path / "zhuqi.db"
+    svc = Services.open(db)
+    svc.initialise(role="station", unit_name="金水区", operator="王磊")
+    add_enterprise(svc, "恢复前就有的企业有限公司", 5)
+    chosen = svc.backups.take("manual")
+    add_enterprise(svc, "备份之后才录入的企业有限公司", 6)
+    svc.close()
+    monkeypatch.setattr(ui.errors, "install_excepthook", lambda *_a: (lambda: None))
+    monkeypatch.setattr(gui_app, "tell", lambda *a: None)
+    windows = []
+    real_show = main_window.MainWindow.show
+
+    def show(self):
+        real_show(self)
+        windows.append(self)
+        if len(windows) == 1:  # the user restores the backup from 设置 → 备份与恢复
+            def restore():
+                self.services.backups.restore(chosen.path)
+                self.request_restart()
+            QTimer.singleShot(0, restore)
+        else:
+            seen.append(names(self.services))
+            QTimer.singleShot(0, self.close)
+
+    seen = []
+    monkeypatch.setattr(main_window.MainWindow, "show", show)
+    assert gui_app.run_gui(db, None) == 0
+    assert len(windows) == 2 and seen == [{"恢复前就有的企业有限公司"}]
+    lock = InstanceLock(db)
+    assert lock.acquire()  # released at the end
+    lock.release()
+    after = Services.open(db)
+    try:
+        assert "restore" in [b.reason for b in after.backups.list()]
+    finally:
+        after.close()
