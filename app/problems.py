@@ -9,7 +9,7 @@ from datetime import date
 from app import lifecycle as lc
 from app.clock import now_utc, parse_date, today
 from app.context import Context
-from app.errors import NotFoundError, TransitionError, ValidationError
+from app.errors import AppError, NotFoundError, TransitionError, ValidationError
 from app.reference import ReferenceService
 from app.textsearch import match_clause, reindex
 from app.validate import a_date, choice, text
@@ -53,6 +53,25 @@ def with_merged_units(conn, state: dict) -> dict:
     out["assist_unit_ids"] = json.dumps([alias.get(u, u) for u in json.loads(out["assist_unit_ids"] or "[]")],
                                         ensure_ascii=False)
     return out
+
+
+# Steps that can be taken on many problems at once (the late list's 批量催办/督办).
+BATCH_STEPS = ("催办", "督办")
+
+
+@dataclass
+class _PreparedStep:
+    """A checked workflow step, ready to be written (take_step and take_step_batch)."""
+
+    pid: str
+    kind: str
+    day: str
+    note: str
+    data: dict
+    from_status: str
+    to_status: str
+    changes: dict
+    warnings: list[str]
 
 
 @dataclass
@@ -157,6 +176,38 @@ class ProblemService:
 
     def take_step(self, pid: str, kind: str, *, on_date=None, note: str = "", **form) -> list[str]:
         """Record one workflow step. Returns warnings (e.g. deadline beyond the calendar)."""
+        prepared = self._prepare_step(pid, kind, on_date, note, form)
+        with self.ctx.writing() as w:
+            self._write_step(w, prepared)
+        return prepared.warnings
+
+    def take_step_batch(self, pids: list[str], kind: str, *, on_date=None, note: str = "", **form) -> dict:
+        """催办 or 督办 many problems in one transaction: every problem gets its event, or (when the step is not
+        allowed for one of them) none does — the ValidationError names that problem's record number.
+        Returns {"count": n, "ids": [...], "event_ids": [...], "warnings": [...]}."""
+        if kind not in BATCH_STEPS:
+            raise ValidationError(f"批量办理只能进行{'或'.join(BATCH_STEPS)}，不能批量“{kind}”。", field="kind")
+        ids = list(dict.fromkeys(p for p in pids if p))
+        if not ids:
+            raise ValidationError(f"请先选择要{kind}的问题。", field="ids")
+        event_ids: list[str] = []
+        warnings: list[str] = []
+        with self.ctx.writing() as w:
+            prepared = []
+            for pid in ids:  # check every problem before writing anything
+                try:
+                    prepared.append(self._prepare_step(pid, kind, on_date, note, form))
+                except AppError as exc:
+                    no = self.ctx.store.scalar("SELECT record_no FROM problems WHERE id = ?", (pid,)) or pid
+                    raise ValidationError(f"问题 {no} 不能{kind}：{exc.message}本次批量{kind}的 {len(ids)} 件问题"
+                                          "均未保存，请取消选择该问题后重试。", field=exc.field or "ids") from exc
+            for p in prepared:
+                event_ids.append(self._write_step(w, p))
+                warnings += [w_ for w_ in p.warnings if w_ not in warnings]
+        return {"count": len(ids), "ids": ids, "event_ids": event_ids, "warnings": warnings}
+
+    def _prepare_step(self, pid: str, kind: str, on_date, note: str, form: dict) -> _PreparedStep:
+        """Check a step and work out what it writes (nothing is written)."""
         current = self.get(pid)
         if not self.owns(current):
             raise TransitionError(
@@ -170,13 +221,17 @@ class ProblemService:
         data, warnings = self._step_data(current, kind, parse_date(day), note, form)
         new = lc.apply_step(current, kind, day, data, note)
         changes = {k: new[k] for k in STATE_FIELDS if new[k] != current[k]}
-        with self.ctx.writing() as w:
-            # One audit entry per step: the problem's change when there is one, else the event itself.
-            self._event(w, pid, kind, day, current["status"], step.to_status or current["status"], note, data,
-                        audit=not changes)
-            if changes:
-                w.update("problems", pid, changes, action=f"问题{kind}")
-        return warnings
+        return _PreparedStep(pid, kind, day, note, data, current["status"], step.to_status or current["status"],
+                             changes, warnings)
+
+    def _write_step(self, w: ChangeWriter, s: _PreparedStep) -> str:
+        """Write a prepared step inside the caller's transaction; returns the event id."""
+        # One audit entry per step: the problem's change when there is one, else the event itself.
+        event_id = self._event(w, s.pid, s.kind, s.day, s.from_status, s.to_status, s.note, s.data,
+                               audit=not s.changes)
+        if s.changes:
+            w.update("problems", s.pid, s.changes, action=f"问题{s.kind}")
+        return event_id
 
     def _deadline(self, start: date, form: dict, current: dict, warnings: list[str]) -> tuple[str, str | None]:
         """Deadline from an explicit date, else from the template's working days after `start`."""

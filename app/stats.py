@@ -1,19 +1,22 @@
-"""Statistics with the city's 口径 (DESIGN §3): headline figures and breakdowns, shared by stations and hubs.
+"""Statistics with the city's 口径 (DESIGN §3): headline figures, breakdowns and the records behind each count.
 
 Every figure is defined once here, with its Chinese definition in DEFINITIONS, printed beside the
 numbers on screens and reports. A station's figures for its own records equal a hub's for the same
-records because both run this code on the same rows.
+records because both run this code on the same rows. Each count figure is one SQL predicate over one
+kind of record (FIGURES): the same predicate counts it and lists its records (record_ids, used by the
+drill-down in app/stats_drill.py), so a number and its list cannot disagree.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from app.clock import parse_date, today
 from app.context import Context
-from app.lifecycle import SOLVED_OUTCOME, UNSATISFIED
+from app.lifecycle import PENDING, SOLVED_OUTCOME, UNSATISFIED
+from app.visits import SYMPOSIUM
 
 STATS_VERSION = "2026.1"
 
@@ -38,10 +41,43 @@ DEFINITIONS: dict[str, str] = {
     "supervised": "督办：统计期内登记的问题中被督办过的件数",
 }
 
+# Figures that are not on the headline but can be listed (drill-down) and counted the same way.
+EXTRA_DEFINITIONS: dict[str, str] = {
+    "open": "在办：截止日时已交办、有办理时限且尚未办结的件数（统计期内登记的问题；含逾期和即将到期）",
+    "satisfied_problems": "回访满意的问题：截止日前至少一次回访评价为“满意”或“基本满意”的问题件数",
+    "revisited_problems": "已回访问题：截止日前回访过的问题件数",
+}
+
 KEYS = tuple(DEFINITIONS)
-DIMENSIONS = ("unit", "category", "department", "level", "month")
+DIMENSIONS = ("unit", "category", "department", "level", "month", "cadre")
 DIMENSION_LABELS = {"unit": "单位", "category": "问题类别", "department": "责任单位", "level": "问题层级",
-                    "month": "月份"}
+                    "month": "月份", "cadre": "助企干部"}
+# Dimensions whose rows may share records (a visit with three cadres is in three cadres' rows): their rows do not add
+# up to the headline, so no 合计 row is shown, and every row carries "additive": False.
+NON_ADDITIVE_DIMENSIONS = frozenset({"cadre"})
+DIMENSION_NOTES: dict[str, str] = {
+    "unit": "按单位：企业的数字按企业所属单位，工作组和干部按其所属单位。",
+    "category": "按问题类别：只统计问题的数字。",
+    "department": "按责任单位：只统计问题的数字，按问题当前的牵头单位；尚未交办的问题计入“（未指定）”。",
+    "level": "按问题层级：只统计问题的数字，按问题当前的层级（上报后为上级层级）。",
+    "month": "按月份：走访按走访日期、问题按登记日期所在月份。",
+    "cadre": "按助企干部：走访次数、走访企业家次、走访企业数、座谈会按该干部参加的走访记录统计；"
+             "问题按登记该问题的走访记录的参加干部统计，未关联走访记录的问题按登记当日有效的包联干部统计，"
+             "两者都没有的计入“（未指定）”；包联企业按该干部统计期内有效的包联关系统计。"
+             "一次走访有多名干部参加、一家企业有多名包联干部时，每名干部各计一次，"
+             "因此各行相加可能大于总数，本表不设合计行；总数以总体数字为准。",
+}
+
+
+def dimension_note(dimension: str | None) -> str:
+    """The 口径 note printed beside a breakdown (empty for the headline)."""
+    return DIMENSION_NOTES.get(dimension or "", "")
+
+
+def figure_label(figure: str) -> str:
+    """'逾期未办结' for 'overdue': the name part of the figure's definition."""
+    text = DEFINITIONS.get(figure) or EXTRA_DEFINITIONS[figure]
+    return text.split("：", 1)[0]
 
 
 def truncated_percent(numerator: int, denominator: int) -> str:
@@ -67,12 +103,129 @@ class Period:
         return f"{self.start.isoformat()} 至 {self.cutoff.isoformat()}"
 
 
-def _in(period: Period, day: str | None) -> bool:
-    if not day:
-        return False
-    if period.start and day < period.start.isoformat():
-        return False
-    return day <= period.cutoff.isoformat()
+# -- the counting rule -------------------------------------------------------------------------------
+# Every count figure is "the records of one source that satisfy a predicate", counted per group key. The tables
+# below are the only definition: StatsService counts them (count(DISTINCT id) grouped by the dimension's key) and
+# lists them (record_ids, the drill-down) from the same SQL, so a number and the list behind it cannot disagree.
+# Parameters: :start (period start or 0000-00-00), :cutoff (截止日), :soon (3 working days after it), :unit.
+
+ALL = "'all'"
+RESOLVED = "(ifnull(p.resolved_on, '') != '' AND p.resolved_on <= :cutoff)"  # 办结 by the cut-off
+HANDLED = f"(ifnull(p.deadline, '') != '' AND p.status != '{PENDING}')"  # assigned, with a running deadline
+UNRESOLVED_HANDLED = f"(NOT {RESOLVED} AND {HANDLED})"
+
+
+@dataclass(frozen=True)
+class _Source:
+    tables: str  # FROM ... JOIN ...
+    where: str
+    unit: str  # the column the unit filter applies to
+    keys: dict  # dimension -> SQL of the record's group key; a dimension not listed does not count these records
+    joins: dict = field(default_factory=dict)  # dimension -> extra JOIN its key needs
+
+
+@dataclass(frozen=True)
+class _Figure:
+    source: str
+    kind: str  # what the records are: problems, visits, visit_pairs, enterprises, cadres, work_groups
+    ids: tuple[str, ...]  # the columns naming one record (two for a visit × enterprise pair)
+    when: str = "1"  # the predicate
+    order: str = ""  # ORDER BY of the list (columns fixed by the record)
+
+
+# The problems a cadre is counted for: those registered on a visit the cadre took part in; a problem without a visit,
+# those of the enterprises the cadre 包联 on the day it was registered.
+_PROBLEM_CADRES = (
+    "SELECT p2.id AS problem_id, vc.cadre_id FROM problems p2 "
+    "JOIN visit_cadres vc ON vc.visit_id = p2.visit_id AND vc.deleted = 0 "
+    "WHERE p2.deleted = 0 AND p2.registered_on >= :start AND p2.registered_on <= :cutoff "
+    "UNION "
+    "SELECT p2.id, a.cadre_id FROM problems p2 JOIN assignments a ON a.enterprise_id = p2.enterprise_id "
+    "AND a.deleted = 0 AND a.start_date <= p2.registered_on AND (a.end_date IS NULL OR a.end_date >= p2.registered_on) "
+    "WHERE p2.deleted = 0 AND p2.visit_id IS NULL AND p2.registered_on >= :start AND p2.registered_on <= :cutoff"
+)
+
+SOURCES: dict[str, _Source] = {
+    # People and coverage: figures at the cut-off.
+    "work_groups": _Source("work_groups w", "w.deleted = 0", "w.unit_id", {"all": ALL, "unit": "w.unit_id"}),
+    "cadres": _Source("cadres c", "c.deleted = 0 AND c.active = 1", "c.unit_id", {"all": ALL, "unit": "c.unit_id"}),
+    "assignments": _Source(
+        "assignments a JOIN enterprises e ON e.id = a.enterprise_id",
+        "a.deleted = 0 AND e.deleted = 0 AND a.start_date <= :cutoff AND (a.end_date IS NULL OR a.end_date >= :start)",
+        "e.unit_id", {"all": ALL, "unit": "e.unit_id", "cadre": "a.cadre_id"}),
+    # Visits: 家次 = visit × enterprise pairs, by the enterprise's unit.
+    "visit_pairs": _Source(
+        "visits v JOIN visit_enterprises ve ON ve.visit_id = v.id AND ve.deleted = 0 "
+        "JOIN enterprises e ON e.id = ve.enterprise_id",
+        "v.deleted = 0 AND v.visit_date >= :start AND v.visit_date <= :cutoff",
+        "e.unit_id", {"all": ALL, "unit": "e.unit_id", "month": "substr(v.visit_date, 1, 7)", "cadre": "vc.cadre_id"},
+        {"cadre": "LEFT JOIN visit_cadres vc ON vc.visit_id = v.id AND vc.deleted = 0"}),
+    # Problems registered in the period, judged as at the cut-off. Every 回访 counts for the satisfaction rate
+    # (a 不满意 later redone still counts as one unsatisfied verdict).
+    "problems": _Source(
+        "problems p JOIN enterprises e ON e.id = p.enterprise_id "
+        "LEFT JOIN (SELECT problem_id, count(*) AS revisits, "
+        f"  sum(json_extract(data, '$.verdict') != '{UNSATISFIED}') AS satisfied FROM problem_events "
+        "  WHERE kind = '回访' AND deleted = 0 AND on_date <= :cutoff GROUP BY problem_id) r ON r.problem_id = p.id",
+        "p.deleted = 0 AND p.registered_on >= :start AND p.registered_on <= :cutoff",
+        "e.unit_id", {"all": ALL, "unit": "e.unit_id", "month": "substr(p.registered_on, 1, 7)",
+                      "category": "p.category_code", "department": "p.lead_unit_id", "level": "p.level",
+                      "cadre": "pc.cadre_id"},
+        {"cadre": f"LEFT JOIN ({_PROBLEM_CADRES}) pc ON pc.problem_id = p.id"}),
+}
+
+_P = ("p.id",)
+_P_ORDER = "p.registered_on DESC, p.record_no"
+_SOLVED = f"{RESOLVED} AND p.outcome = '{SOLVED_OUTCOME}'"
+
+FIGURES: dict[str, _Figure] = {
+    "work_groups": _Figure("work_groups", "work_groups", ("w.id",), order="w.name"),
+    "cadres": _Figure("cadres", "cadres", ("c.id",), order="c.name"),
+    "enterprises_covered": _Figure("assignments", "enterprises", ("a.enterprise_id",), order="e.name"),
+    "enterprise_visits": _Figure("visit_pairs", "visit_pairs", ("v.id", "ve.enterprise_id"),
+                                 order="v.visit_date DESC, v.record_no, e.name"),
+    "enterprises_visited": _Figure("visit_pairs", "enterprises", ("ve.enterprise_id",), order="e.name"),
+    "visits": _Figure("visit_pairs", "visits", ("v.id",), order="v.visit_date DESC, v.record_no"),
+    "symposia": _Figure("visit_pairs", "visits", ("v.id",), f"v.kind = '{SYMPOSIUM}'",
+                        order="v.visit_date DESC, v.record_no"),
+    "problems_collected": _Figure("problems", "problems", _P, order=_P_ORDER),
+    "problems_resolved": _Figure("problems", "problems", _P, RESOLVED, _P_ORDER),
+    "problems_solved": _Figure("problems", "problems", _P, _SOLVED, _P_ORDER),
+    "overdue": _Figure("problems", "problems", _P, f"{UNRESOLVED_HANDLED} AND p.deadline < :cutoff",
+                       "p.deadline, p.record_no"),
+    "missed_deadline": _Figure(
+        "problems", "problems", _P,
+        f"ifnull(p.original_deadline, '') != '' AND (({RESOLVED} AND p.resolved_on > p.original_deadline) "
+        f"OR (NOT {RESOLVED} AND :cutoff > p.original_deadline))", _P_ORDER),
+    "due_soon": _Figure("problems", "problems", _P,
+                        f"{UNRESOLVED_HANDLED} AND p.deadline >= :cutoff AND p.deadline <= :soon",
+                        "p.deadline, p.record_no"),
+    "urged": _Figure("problems", "problems", _P, "p.urge_count != 0", _P_ORDER),
+    "supervised": _Figure("problems", "problems", _P, "p.supervise_count != 0", _P_ORDER),
+    # Not headline figures: listed and counted for the dashboards.
+    "open": _Figure("problems", "problems", _P, UNRESOLVED_HANDLED, "p.deadline, p.record_no"),
+    "satisfied_problems": _Figure("problems", "problems", _P, "ifnull(r.satisfied, 0) > 0", _P_ORDER),
+    "revisited_problems": _Figure("problems", "problems", _P, "ifnull(r.revisits, 0) > 0", _P_ORDER),
+}
+
+# A rate or average lists the records of its numerator (the figure named here).
+RATE_NUMERATORS = {"solve_rate": "problems_solved", "avg_workdays_to_solve": "problems_solved",
+                   "satisfaction_rate": "satisfied_problems"}
+
+
+def _params(ctx: Context, period: Period, unit_id: str | None) -> dict:
+    return {"start": period.start.isoformat() if period.start else "0000-00-00",
+            "cutoff": period.cutoff.isoformat(),
+            "soon": ctx.calendar.add_workdays(period.cutoff, 3).isoformat(), "unit": unit_id}
+
+
+def _from(source: _Source, dim: str, unit_id: str | None) -> str:
+    unit = f" AND {source.unit} = :unit" if unit_id else ""
+    return f"FROM {source.tables} {source.joins.get(dim, '')} WHERE {source.where}{unit}"
+
+
+def _id_expr(fig: _Figure) -> str:
+    return " || '|' || ".join(fig.ids)
 
 
 class StatsService:
@@ -88,25 +241,66 @@ class StatsService:
         return self._finish(groups.get("all", _empty()), "all")
 
     def breakdown(self, dimension: str, period: Period = Period(), unit_id: str | None = None) -> list[dict]:
-        """Figures grouped by unit/category/department/level/month; each row has `key` and `label`."""
+        """Figures grouped by unit/category/department/level/month/cadre; each row has `key` and `label`
+        (rows of a NON_ADDITIVE_DIMENSIONS dimension also carry "additive": False)."""
         if dimension not in DIMENSIONS:
             raise ValueError(dimension)
         groups = self._grouped(period, unit_id, dimension)
-        labels = self._labels(dimension)
-        rows = [self._finish(acc, key, labels.get(key, key or "（未指定）")) for key, acc in groups.items()]
+        labels = self.labels(dimension)
+        rows = [self._finish(acc, key, labels.get(key, key or "（未指定）"), dimension) for key, acc in groups.items()]
         order = self._order(dimension)
         rows.sort(key=lambda r: (order.get(r["key"], 10_000), str(r["key"])))
         return rows
 
-    # -- internals ---------------------------------------------------------------------------------
-    def _labels(self, dimension: str) -> dict:
+    def counts(self, dimension: str | None, period: Period = Period(), unit_id: str | None = None) -> dict:
+        """{group key: {figure: count}} for every count figure in FIGURES (headline ones and EXTRA_DEFINITIONS
+        ones such as "open"), plus "avg_workdays_to_solve"; dimension None gives the key "all"."""
+        dim = dimension or "all"
+        if dim != "all" and dim not in DIMENSIONS:
+            raise ValueError(dimension)
+        out = {}
+        for key, a in self._grouped(period, unit_id, dim).items():
+            solved = a["problems_solved"]
+            out[key] = {**{k: a[k] for k in FIGURES},
+                        "avg_workdays_to_solve": round(a["_solve_days"] / solved, 1) if solved else None}
+        return out
+
+    def record_ids(self, figure: str, period: Period = Period(), unit_id: str | None = None,
+                   dimension: str | None = None, key=None) -> list:
+        """The records a count figure counts (for the headline, or for one breakdown row: dimension + its key; key
+        None is the "（未指定）" row). Ids are strings, (visit_id, enterprise_id) tuples for enterprise_visits.
+        The list's length is the figure (the same SQL as the counting)."""
+        fig = FIGURES[figure]
+        source = SOURCES[fig.source]
+        dim = dimension or "all"
+        if dim != "all" and dim not in DIMENSIONS:
+            raise ValueError(dimension)
+        if dim not in source.keys:
+            return []  # the breakdown row shows 0 for this figure
+        params = _params(self.ctx, period, unit_id)
+        match = ""
+        if dim != "all":
+            match = f" AND {source.keys[dim]} IS :key"
+            params["key"] = key
+        ids = ", ".join(fig.ids)
+        sql = (f"SELECT {ids} {_from(source, dim, unit_id)} AND ({fig.when}){match} "
+               f"GROUP BY {ids} ORDER BY {fig.order or ids}, {ids}")
+        rows = self.ctx.store.query(sql, params)
+        return [tuple(r) for r in rows] if len(fig.ids) > 1 else [r[0] for r in rows]
+
+    def labels(self, dimension: str) -> dict:
+        """Row labels of a breakdown by key (a key not here is shown as itself, None as "（未指定）")."""
         store = self.ctx.store
         if dimension in ("unit", "department"):
             return {r[0]: r[1] for r in store.query("SELECT id, name FROM units")}
         if dimension == "category":
             return {r[0]: r[1] for r in store.query("SELECT code, name FROM vocabulary WHERE kind='problem_category'")}
+        if dimension == "cadre":
+            return {r[0]: f"{r[1]}（{r[2]}）" if r[2] else r[1] for r in store.query(
+                "SELECT c.id, c.name, coalesce(u.short_name, u.name) FROM cadres c LEFT JOIN units u ON u.id = c.unit_id")}
         return {}
 
+    # -- internals ---------------------------------------------------------------------------------
     def _order(self, dimension: str) -> dict:
         store = self.ctx.store
         if dimension in ("unit", "department"):
@@ -115,110 +309,44 @@ class StatsService:
             return {r[0]: r[1] for r in store.query("SELECT code, sort FROM vocabulary WHERE kind='problem_category'")}
         if dimension == "level":
             return {"区县级": 0, "市级": 1, "省级": 2}
+        if dimension == "cadre":
+            rows = store.query("SELECT c.id FROM cadres c LEFT JOIN units u ON u.id = c.unit_id "
+                               "ORDER BY u.sort, c.name, c.id")
+            return {r[0]: i for i, r in enumerate(rows)}
         return {}
 
     def _grouped(self, period: Period, unit_id: str | None, dim: str) -> dict:
+        """{group key: accumulator} counted from SOURCES/FIGURES (the rule record_ids lists)."""
         store = self.ctx.store
         cal = self.ctx.calendar
-        cutoff = period.cutoff.isoformat()
-        start = period.start.isoformat() if period.start else "0000-00-00"
+        params = _params(self.ctx, period, unit_id)
         acc: dict = defaultdict(_empty)
-
-        def key_for(unit: str | None, month: str | None = None, problem: dict | None = None):
-            if dim == "all":
-                return "all"
-            if dim == "unit":
-                return unit
-            if dim == "month":
-                return month
-            if problem is None:
-                return None  # a non-problem figure has no category/department/level
-            return {"category": problem["category_code"], "department": problem["lead_unit_id"],
-                    "level": problem["level"]}[dim]
-
-        unit_clause = " AND unit_id = ?" if unit_id else ""
-        uparams = (unit_id,) if unit_id else ()
-        # People and coverage: figures at the cut-off.
-        for r in store.query(f"SELECT unit_id, count(*) FROM work_groups WHERE deleted = 0{unit_clause} GROUP BY unit_id",
-                             uparams):
-            k = key_for(r[0])
-            if k is not None:
-                acc[k]["work_groups"] += r[1]
-        for r in store.query(
-                f"SELECT unit_id, count(*) FROM cadres WHERE deleted = 0 AND active = 1{unit_clause} GROUP BY unit_id",
-                uparams):
-            k = key_for(r[0])
-            if k is not None:
-                acc[k]["cadres"] += r[1]
-        for r in store.query(
-                "SELECT e.unit_id, count(DISTINCT a.enterprise_id) FROM assignments a JOIN enterprises e "
-                "ON e.id = a.enterprise_id WHERE a.deleted = 0 AND e.deleted = 0 AND a.start_date <= ? "
-                "AND (a.end_date IS NULL OR a.end_date >= ?)" + (" AND e.unit_id = ?" if unit_id else "")
-                + " GROUP BY e.unit_id", (cutoff, start, *uparams)):
-            k = key_for(r[0])
-            if k is not None:
-                acc[k]["enterprises_covered"] += r[1]
-        # Visits: 家次 = visit × enterprise pairs, by the enterprise's unit; meetings by the visit.
-        visited: dict = defaultdict(set)
-        for r in store.query(
-                "SELECT v.id, v.kind, v.visit_date, e.unit_id, ve.enterprise_id FROM visits v "
-                "JOIN visit_enterprises ve ON ve.visit_id = v.id AND ve.deleted = 0 "
-                "JOIN enterprises e ON e.id = ve.enterprise_id "
-                "WHERE v.deleted = 0 AND v.visit_date >= ? AND v.visit_date <= ?"
-                + (" AND e.unit_id = ?" if unit_id else ""), (start, cutoff, *uparams)):
-            k = key_for(r["unit_id"], r["visit_date"][:7])
-            if k is None:
+        for name, source in SOURCES.items():
+            if dim not in source.keys:
                 continue
-            acc[k]["enterprise_visits"] += 1
-            visited[k].add(r["enterprise_id"])
-            acc[k]["_visit_ids"].add(r["id"])
-            if r["kind"] == "座谈会":
-                acc[k]["_symposium_ids"].add(r["id"])
-        for k, ents in visited.items():
-            acc[k]["enterprises_visited"] = len(ents)
-        # Problems registered in the period, judged as at the cut-off.
-        rows = store.query(
-            "SELECT p.registered_on, p.resolved_on, p.outcome, p.status, p.deadline, p.original_deadline, "
-            "p.satisfaction, p.category_code, p.lead_unit_id, p.level, p.urge_count, p.supervise_count, "
-            "e.unit_id, coalesce(r.revisits, 0) AS revisits, coalesce(r.satisfied, 0) AS satisfied "
-            "FROM problems p JOIN enterprises e ON e.id = p.enterprise_id "
-            # Every 回访 counts (a 不满意 later redone still counted as one unsatisfied verdict).
-            "LEFT JOIN (SELECT problem_id, count(*) AS revisits, "
-            f"  sum(json_extract(data, '$.verdict') != '{UNSATISFIED}') AS satisfied FROM problem_events "
-            "  WHERE kind = '回访' AND deleted = 0 AND on_date <= ? GROUP BY problem_id) r ON r.problem_id = p.id "
-            "WHERE p.deleted = 0 AND p.registered_on >= ? AND p.registered_on <= ?"
-            + (" AND e.unit_id = ?" if unit_id else ""), (cutoff, start, cutoff, *uparams))
-        soon_limit = cal.add_workdays(period.cutoff, 3).isoformat()
-        for r in rows:
-            p = dict(r)
-            k = key_for(p["unit_id"], p["registered_on"][:7], p)
-            a = acc[k]
-            a["problems_collected"] += 1
-            resolved = p["resolved_on"] if p["resolved_on"] and p["resolved_on"] <= cutoff else None
-            if resolved:
-                a["problems_resolved"] += 1
-                if p["outcome"] == SOLVED_OUTCOME:
-                    a["problems_solved"] += 1
-                    a["_solve_days"] += max(0, cal.workdays_between(parse_date(p["registered_on"]),
-                                                                    parse_date(resolved)))
-            elif p["deadline"] and p["status"] != "待交办":
-                if p["deadline"] < cutoff:
-                    a["overdue"] += 1
-                elif p["deadline"] <= soon_limit:
-                    a["due_soon"] += 1
-            original = p["original_deadline"]
-            if original and ((resolved and resolved > original) or (not resolved and cutoff > original)):
-                a["missed_deadline"] += 1
-            a["_revisited"] += p["revisits"]
-            a["_satisfied"] += p["satisfied"]
-            a["urged"] += 1 if p["urge_count"] else 0
-            a["supervised"] += 1 if p["supervise_count"] else 0
+            figures = [(k, f) for k, f in FIGURES.items() if f.source == name]
+            cols = [f"count(DISTINCT CASE WHEN {f.when} THEN {_id_expr(f)} END) AS {k}" for k, f in figures]
+            if name == "problems":
+                cols += ["sum(ifnull(r.revisits, 0)) AS _revisited", "sum(ifnull(r.satisfied, 0)) AS _satisfied"]
+            base = _from(source, dim, unit_id)
+            for r in store.query(f"SELECT {source.keys[dim]} AS k, {', '.join(cols)} {base} GROUP BY 1", params):
+                a = acc[r["k"]]
+                for k in r.keys()[1:]:
+                    a[k] += r[k] or 0
+            if name == "problems":
+                # Working days from registration to 办结 of the solved problems (the calendar is Python).
+                solved = FIGURES["problems_solved"]
+                spans: dict = {}
+                for r in store.query(f"SELECT {source.keys[dim]} AS k, p.registered_on, p.resolved_on, "
+                                     f"count(DISTINCT p.id) AS n {base} AND ({solved.when}) GROUP BY 1, 2, 3", params):
+                    span = (r["registered_on"], r["resolved_on"])
+                    if span not in spans:
+                        spans[span] = max(0, cal.workdays_between(parse_date(span[0]), parse_date(span[1])))
+                    acc[r["k"]]["_solve_days"] += spans[span] * r["n"]
         return acc
 
-    def _finish(self, a: dict, key, label: str | None = None) -> dict:
-        out = {k: a[k] for k in KEYS if not k.startswith("_") and k in a}
-        out["visits"] = len(a["_visit_ids"])
-        out["symposia"] = len(a["_symposium_ids"])
+    def _finish(self, a: dict, key, label: str | None = None, dimension: str | None = None) -> dict:
+        out = {k: a[k] for k in KEYS if k in FIGURES}
         out["solve_rate"] = truncated_percent(a["problems_solved"], a["problems_collected"])
         out["satisfaction_rate"] = truncated_percent(a["_satisfied"], a["_revisited"])
         solved = a["problems_solved"]
@@ -226,10 +354,12 @@ class StatsService:
         out = {k: out[k] for k in KEYS}
         if key != "all":
             out = {"key": key, "label": label, **out}
+            if dimension in NON_ADDITIVE_DIMENSIONS:
+                out["additive"] = False
         return out
 
 
 def _empty() -> dict:
-    d: dict = dict.fromkeys(KEYS, 0)
-    d.update(_visit_ids=set(), _symposium_ids=set(), _solve_days=0, _revisited=0, _satisfied=0)
+    d: dict = dict.fromkeys(FIGURES, 0)
+    d.update(_solve_days=0, _revisited=0, _satisfied=0)
     return d
