@@ -80,13 +80,24 @@ class PrintService:
 
     def supervision_sheet(self, problem_id: str) -> bytes:
         """督办单 for an overdue problem."""
+        return self.supervision_sheets([problem_id])
+
+    def supervision_sheets(self, problem_ids: list[str], progress: Progress | None = None) -> bytes:
+        """督办单 of several problems (batch 督办 from the 统计 dashboard), each starting on a new page."""
+        from reportlab.platypus import PageBreak
+
         from app.pdf.problem_forms import supervision_story
 
-        doc = self._document()
+        if not problem_ids:
+            raise NotFoundError("没有要打印督办单的问题。")
+        doc = self._document(progress=progress, total_hint=len(problem_ids))
         story: list = []
-        supervision_story(story, self.s, problem_id, doc.body_width)
+        for i, pid in enumerate(problem_ids):
+            if i:
+                story.append(PageBreak())
+            supervision_story(story, self.s, pid, doc.body_width)
         pdf = doc.build(story)
-        self._audit_print("problems", [problem_id], "督办单")
+        self._audit_print("problems", list(problem_ids), "督办单")
         return pdf
 
     def ledger(self, f: ProblemFilter, title: str = "问题台账", progress: Progress | None = None) -> bytes:

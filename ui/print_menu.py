@@ -103,3 +103,10 @@ def print_report(services: Services, jobs: PrintJobs, period, unit_id: str | Non
     """统计报表 for the period and unit the 统计 screen shows."""
     jobs.preview("统计报表", pdf_job(services, lambda s, _p: s.printing.stats_report(period, unit_id)),
                  suggested_name=f"统计报表_{period.cutoff.isoformat()}.pdf")
+
+
+def print_supervision(services: Services, jobs: PrintJobs, problem_ids: list[str]) -> None:
+    """督办单 of the problems just supervised in a batch (统计 → 逾期督办), one per page."""
+    ids = list(problem_ids)
+    jobs.preview("督办单", pdf_job(services, lambda s, prog: s.printing.supervision_sheets(ids, prog)),
+                 suggested_name=f"督办单_{len(ids)}件.pdf")
