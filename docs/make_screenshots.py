@@ -70,8 +70,14 @@ def main() -> int:
     if pick:
         problems.open_problem(pick[0])
     shot(window, "04_problems")
-    window.show_page("stats").set_period("all")
+    stats = window.show_page("stats")
+    stats.set_period("all")
     shot(window, "05_stats")
+    stats.tabs.setCurrentWidget(stats.charts)
+    shot(window, "13_dashboard_charts")
+    stats.tabs.setCurrentWidget(stats.late)
+    shot(window, "14_dashboard_late")
+    stats.tabs.setCurrentIndex(0)
     window.show_page("people")
     shot(window, "09_people")
     # 数据同步 after one round trip: join a 金水区 hub, export up, the hub imports and acknowledges it.

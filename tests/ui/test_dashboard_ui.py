@@ -27,7 +27,7 @@ def last_drill(view):
     return dialog, dialog.table.rowCount()
 
 
-@pytest.mark.parametrize("figure", ["enterprises_covered", "enterprise_visits", "symposia", "problems_collected",
+@pytest.mark.parametrize("figure", ["enterprises_covered", "enterprise_visits", "symposia", "problems_collected", "due_soon",
                                     "problems_solved", "overdue", "missed_deadline", "cadres", "work_groups"])
 def test_clicking_a_headline_number_lists_that_many_records(qtbot, view, figure):
     tile = view.tiles[figure]

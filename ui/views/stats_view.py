@@ -34,7 +34,7 @@ from ui.widgets.kpi_tile import KpiTile
 HEADLINE = (
     ("work_groups", "工作组"), ("cadres", "助企干部"), ("enterprises_covered", "包联企业"),
     ("enterprise_visits", "走访企业家次"), ("symposia", "召开座谈会"), ("problems_collected", "收集问题"),
-    ("problems_solved", "已解决"), ("solve_rate", "解决率"), ("overdue", "逾期未办结"),
+    ("problems_solved", "已解决"), ("solve_rate", "解决率"), ("overdue", "逾期未办结"), ("due_soon", "即将到期"),
     ("missed_deadline", "超期办理"), ("avg_workdays_to_solve", "平均解决用时(工作日)"),
     ("satisfaction_rate", "满意率"),
 )
@@ -123,7 +123,7 @@ class StatsView(QWidget):
             tile.setToolTip(DEFINITIONS[key])
             tile.clicked.connect(lambda k: self.drill(k))
             self.tiles[key] = tile
-            grid.addWidget(tile, i // 6, i % 6)
+            grid.addWidget(tile, i // 7, i % 7)
         root.addLayout(grid)
 
         split = QSplitter(Qt.Orientation.Horizontal)
