@@ -31,7 +31,7 @@ from app.errors import AppError, NotFoundError, StoreError, ValidationError
 ROLE_CHOICES = ("station", "district", "city")
 ROLE_LABELS = {"station": "干部端", "district": "区县汇总端", "city": "市级汇总端"}
 DEFAULT_OPERATORS = {"district": "管理员", "city": "管理员"}  # a station names its cadre: --operator is required
-BY_CHOICES = ("unit", "category", "department", "level", "month")
+BY_CHOICES = ("unit", "category", "department", "level", "month", "cadre")
 PRINT_FORMS = ("visit", "problem", "ledger", "enterprise", "report")
 
 # Tables whose record counts `check` reports (not deleted rows), with their Chinese names.
@@ -253,7 +253,7 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
         "stats",
         help="统计数字（工作组、干部、包联企业、走访家次、座谈会、问题、解决率、逾期等）",
         description="按市“万人助万企”办的统计口径输出统计数字。不加 --by 输出总体数字；\n"
-        "加 --by 按单位、问题类别、责任单位、问题层级或月份分组。\n"
+        "加 --by 按单位、问题类别、责任单位、问题层级、月份或助企干部分组。\n"
         "解决率 = 已解决 ÷ 收集问题，保留一位小数，截断不四舍五入。",
     )
     db_option(p)
@@ -265,9 +265,9 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
     p.add_argument(
         "--by",
         choices=BY_CHOICES,
-        metavar="{unit,category,department,level,month}",
+        metavar="{unit,category,department,level,month,cadre}",
         help="分组：unit 单位（按企业所属开发区、区县），category 问题类别，department 牵头责任单位，"
-        "level 问题层级，month 月份",
+        "level 问题层级，month 月份，cadre 助企干部（一次走访有几位干部就各计一次，各行之和不等于总数）",
     )
     p.add_argument("--from", dest="date_from", type=_a_date, metavar="YYYY-MM-DD", help="统计期开始日（含）")
     p.add_argument(

@@ -581,3 +581,10 @@ def test_sync_identity_shows_the_keys_made_at_init(capsys, tmp_path):
     assert code == 0 and "缺失或损坏" in out
     code, _, err = run(capsys, "sync", "--db", str(db))
     assert code == 2 and "identity" in err
+
+
+def test_stats_by_cadre_is_offered_and_marked_non_additive(capsys, small_db):
+    code, out, err = run(capsys, "stats", "--db", str(small_db), "--json", "--by", "cadre")
+    assert code == 0, err
+    rows = json.loads(out)
+    assert rows and all(r["additive"] is False and "key" in r for r in rows)
