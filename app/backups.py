@@ -22,6 +22,7 @@ from pathlib import Path
 
 from app.clock import SHANGHAI
 from app.errors import StoreError, ValidationError
+from app.files import fsync_file
 from db import backup
 from db.backup import BackupFile
 from db.store import APPLICATION_ID, Store, latest_version, migrate_store
@@ -202,10 +203,10 @@ def recover(db_path: Path, good: BackupFile, *, now: datetime | None = None) -> 
     try:
         aside.mkdir(parents=True, exist_ok=False)
         shutil.copyfile(good.path, staged)
-        backup.fsync_file(staged)
+        fsync_file(staged)
         if db_path.exists():
             shutil.copy2(db_path, aside / db_path.name)
-            backup.fsync_file(aside / db_path.name)
+            fsync_file(aside / db_path.name)
         for suffix in ("-wal", "-shm", "-journal"):
             part = Path(str(db_path) + suffix)
             if part.exists():

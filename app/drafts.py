@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 from app.clock import now_utc
+from app.files import fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class DraftStore:
             with suppress(OSError):
                 os.unlink(tmp)
             raise
-        _fsync_folder(path.parent)
+        fsync_dir(path.parent)
 
     def load(self, key: str) -> Draft | None:
         """The draft of `key`, or None when there is none or its file cannot be read (logged)."""
@@ -121,15 +122,3 @@ class DraftStore:
             if isinstance(key, str) and path.name == file_name(key):
                 keys.append(key)
         return sorted(keys)
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable where the OS allows opening a folder (not on Windows)."""
-    if not hasattr(os, "O_DIRECTORY"):
-        return
-    with suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -6,12 +6,11 @@ shows exactly what the screens show) and records in 操作记录 that personal d
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.errors import AppError, NotFoundError, PrintCancelled
+from app.files import write_file_atomic
 from app.problems import ProblemFilter
 from app.stats import Period
 from app.visits import VisitFilter
@@ -133,20 +132,10 @@ class PrintService:
 
 
 def write_atomic(path: str | Path, data: bytes) -> Path:
-    """Write a file so that it is either complete or absent: temp file, fsync, rename."""
+    """Write a file so that it is either complete or absent (app/files.py), creating its folder."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     except OSError as exc:
         raise AppError(f"无法写入文件夹 {path.parent}：{exc.strerror or exc}", file=str(path)) from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise AppError(f"写入文件 {path} 失败：{exc.strerror or exc}（文件未生成）", file=str(path)) from exc
-    return path
+    return write_file_atomic(path, data)

@@ -40,6 +40,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from app.errors import AppError
+from app.files import fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,7 @@ def write_workbook(path: Path | str, sheets: list[Sheet]) -> Path:
     finally:
         if tmp is not None:
             _discard(wb, tmp)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     log.info("Wrote %s (%d sheets, %d rows)", path, len(sheets), sum(len(rows) for _, rows, _ in prepared))
     return path
 
@@ -262,15 +263,3 @@ def _discard(wb: Workbook, tmp: str) -> None:
                 ws.close()
         with contextlib.suppress(Exception):
             os.unlink(ws._writer.out)  # openpyxl streams each sheet to a temporary file until save
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename durable (POSIX); Windows cannot open a folder for fsync and does not need it."""
-    if os.name == "nt":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

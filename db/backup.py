@@ -11,7 +11,6 @@ months, and always the newest backup of all.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import re
@@ -21,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from app.errors import StoreError
+from app.files import fsync_dir, fsync_file
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def copy_database(conn: sqlite3.Connection, dest: Path, *, what: str) -> None:
             raise StoreError(f"{what}文件校验失败：{dest.name}（{verdict}），已删除，原数据库未改动。")
         fsync_file(tmp)
         os.replace(tmp, dest)
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
     except sqlite3.Error as exc:
         tmp.unlink(missing_ok=True)
         raise StoreError(f"{what}失败：{storage_problem(exc) or exc}（{dest.parent}），原数据库未改动。") from exc
@@ -149,23 +149,6 @@ def storage_problem(exc: BaseException) -> str | None:
     if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB) or "malformed" in text or "not a database" in text:
         return "数据库文件已损坏"
     return None
-
-
-def fsync_file(path: Path) -> None:
-    # Windows flushes only handles open for writing; POSIX folders open read-only.
-    fd = os.open(path, os.O_RDONLY if path.is_dir() else os.O_RDWR)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); Windows cannot open folders this way and needs nothing."""
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fsync_file(folder)
 
 
 # ---------------------------------------------------------------- rotation

@@ -27,9 +27,10 @@ from pathlib import Path
 
 from app.clock import now_utc
 from app.errors import AppError, NotFoundError, ValidationError
+from app.files import FileWriteError, write_file_atomic
 from app.installation import ROLES, get_setting, set_setting
 from app.sync.identity import load_identity_keys
-from app.sync.keys import PUBLIC_KEY_SIZE, FileWriteError, fingerprint, verify_signature, write_file_atomic
+from app.sync.keys import PUBLIC_KEY_SIZE, fingerprint, verify_signature
 from app.sync.package import canonical_json
 
 INVITE_FORMAT, INVITE_SUFFIX = "zhuqi-invite", ".zqinvite"

@@ -11,11 +11,8 @@ Key file (UTF-8 JSON): {"format": "zhuqi-installation-keys", "version": 1, "inst
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from app.errors import AppError
+from app.files import FileWriteError, write_file_atomic
 
 KEY_FILE_FORMAT = "zhuqi-installation-keys"
 KEY_FILE_VERSION = 1
@@ -35,10 +33,6 @@ _RAW = (serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 class KeyFileError(AppError):
     """This installation's key file is missing, damaged, or cannot be written."""
-
-
-class FileWriteError(AppError):
-    """A file could not be written completely; nothing was left behind in its place."""
 
 
 @dataclass(frozen=True)
@@ -148,53 +142,3 @@ def load_keys(key_dir: Path, installation_id: str) -> InstallationKeys:
     if not isinstance(sign, Ed25519PrivateKey) or not isinstance(enc, X25519PrivateKey):
         raise KeyFileError(damaged + "（密钥类型不对）。", file=str(path))
     return InstallationKeys(installation_id, sign, enc)
-
-
-def write_file_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> Path:
-    """Complete file or none: temp file in the same folder, write, fsync, chmod, rename, fsync the folder.
-
-    Raises FileWriteError (temp file removed) on any OS error; an existing file at `path` is replaced.
-    """
-    return publish_file(write_temp_file(path, data, mode=mode), path)
-
-
-def write_temp_file(path: Path, data: bytes, *, mode: int = 0o644) -> Path:
-    """First half of an atomic write: `data` durable in a `.part` file beside `path` (removed on failure)."""
-    path = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    except OSError as exc:
-        raise FileWriteError(f"无法写入文件夹 {path.parent}：{exc.strerror or exc}", file=str(path)) from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise FileWriteError(f"写入文件 {path} 失败：{exc.strerror or exc}（文件未生成）", file=str(path)) from exc
-    return Path(tmp)
-
-
-def publish_file(tmp: Path, path: Path) -> Path:
-    """Second half: give the temp file its final name and make the rename durable (temp removed on failure)."""
-    try:
-        os.replace(tmp, path)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise FileWriteError(f"写入文件 {path} 失败：{exc.strerror or exc}（文件未生成）", file=str(path)) from exc
-    _fsync_dir(path.parent)
-    return path
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); Windows cannot open folders this way and needs no such step."""
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -45,16 +45,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from app.clock import SHANGHAI, now_utc
 from app.errors import AppError
+from app.files import FileWriteError, publish_file, write_temp_file
 from app.ids import uuid7
-from app.sync.keys import (
-    PUBLIC_KEY_SIZE,
-    FileWriteError,
-    InstallationKeys,
-    fingerprint,
-    publish_file,
-    verify_signature,
-    write_temp_file,
-)
+from app.sync.keys import PUBLIC_KEY_SIZE, InstallationKeys, fingerprint, verify_signature
 from db.changes import SYNCED_TABLES
 
 MAGIC = b"ZQPKG\x00"

@@ -9,9 +9,8 @@ import os
 import pytest
 from syncnet import deliver, link, site, up
 
-from app import demo
+from app import demo, files
 from app.errors import AppError
-from app.sync import keys
 from app.sync.package import SUFFIX
 
 
@@ -67,12 +66,12 @@ def test_full_stick_leaves_no_package_and_no_ledger_entry(pair, monkeypatch, whe
 
     if where == "write":
         real_fdopen = os.fdopen
-        monkeypatch.setattr(keys.os, "fdopen", lambda fd, mode: FullAfter(real_fdopen(fd, mode), 4096))
+        monkeypatch.setattr(files.os, "fdopen", lambda fd, mode: FullAfter(real_fdopen(fd, mode), 4096))
     else:
         def no_space(*_a, **_kw):
             raise OSError(errno.ENOSPC, "No space left on device")
 
-        monkeypatch.setattr(keys.os, "replace", no_space)
+        monkeypatch.setattr(files.os, "replace", no_space)
     with pytest.raises(AppError) as err:
         station.sync.export(out)
     assert "未" in err.value.message and "No space left" in err.value.message

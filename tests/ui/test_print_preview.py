@@ -16,6 +16,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
+from app import files
 from app.errors import AppError
 from app.paths import resource_path
 from ui.dialogs import print_preview
@@ -178,7 +179,7 @@ def test_save_to_read_only_folder_is_a_chinese_error(open_dialog, tmp_path, monk
         def refuse(*args, **kwargs):
             raise PermissionError(13, "Permission denied")
 
-        monkeypatch.setattr(print_preview.tempfile, "mkstemp", refuse)
+        monkeypatch.setattr(files.tempfile, "mkstemp", refuse)
     shown = _errors(monkeypatch)
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a: (str(folder / "a.pdf"), ""))
     try:
@@ -195,7 +196,7 @@ def test_disk_full_leaves_no_partial_file(open_dialog, tmp_path, monkeypatch):
     def full(fd):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(print_preview.os, "fsync", full)
+    monkeypatch.setattr(files.os, "fsync", full)
     shown = _errors(monkeypatch)
     monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a: (str(tmp_path / "a.pdf"), ""))
     assert dialog.save_pdf() is None

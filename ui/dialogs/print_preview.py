@@ -11,10 +11,7 @@ from __future__ import annotations
 import bisect
 import errno
 import logging
-import os
-import tempfile
 from collections import OrderedDict
-from contextlib import suppress
 from pathlib import Path
 
 from PySide6.QtCore import QEvent, QObject, QRect, QRectF, QSize, QStandardPaths, Qt, QTimer
@@ -36,6 +33,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import AppError
+from app.files import FileWriteError, write_file_atomic
 from ui.errors import show_error
 from ui.pdf_pages import PdfPages
 from ui.settings import LAST_EXPORT_DIR, PreserveGeometry, Settings
@@ -51,22 +49,13 @@ PROGRESS_OVER_PAGES = 5
 
 
 def write_file_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temp file in the same folder; raise AppError and leave nothing behind."""
-    tmp: str | None = None
+    """Write `data` to `path` (app/files.py: complete or absent); raise AppError saying what to do."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        tmp = None
-    except OSError as exc:
-        raise AppError(_save_error_message(path, exc), file=str(path)) from exc
-    finally:
-        if tmp is not None:
-            with suppress(OSError):
-                os.unlink(tmp)
+        write_file_atomic(path, data)
+    except FileWriteError as exc:
+        cause = exc.__cause__
+        raise AppError(_save_error_message(path, cause) if isinstance(cause, OSError) else exc.message,
+                       file=str(path)) from exc
 
 
 def _save_error_message(path: Path, exc: OSError) -> str:
