@@ -13,11 +13,8 @@ and tests alike. A click on a bar emits ``clicked(index)``; the grouped and stac
 
 from __future__ import annotations
 
-import ctypes
-import functools
 import math
 import re
-import sys
 from dataclasses import dataclass, field
 from html import escape, unescape
 
@@ -62,47 +59,6 @@ HOVER = QColor("#eef3f9")
 
 MARGIN = 8.0
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
-
-
-def _void_calls_drop_none() -> bool:
-    """True when calling a Qt method that returns nothing loses a reference to None.
-
-    PySide6 6.12.0 on CPython 3.11 (where None is not yet immortal) does: every QPainter.setPen, drawLine,
-    QWidget.update … takes one reference from None, and after a few thousand calls the interpreter aborts with
-    "none_dealloc: deallocating None". A chart makes hundreds of such calls per paint, so it would bring the
-    app down within minutes of hovering. Detected, not assumed: with a fixed PySide6 this is False.
-    """
-    if sys.implementation.name != "cpython" or sys.version_info >= (3, 12):
-        return False
-    rect = QRectF()
-    before = sys.getrefcount(None)
-    for _ in range(20):
-        rect.setWidth(0)
-    return sys.getrefcount(None) <= before - 20
-
-
-if _void_calls_drop_none():
-    _incref = ctypes.pythonapi.Py_IncRef
-    _incref.argtypes = [ctypes.py_object]
-    _incref.restype = None
-
-    def _keeps_none(method):
-        """Give None back the references the wrapped Qt calls took (see _void_calls_drop_none)."""
-
-        @functools.wraps(method)
-        def wrapper(*args, **kwargs):
-            before = sys.getrefcount(None)
-            try:
-                return method(*args, **kwargs)
-            finally:
-                for _ in range(before - sys.getrefcount(None)):
-                    _incref(None)
-
-        return wrapper
-else:
-
-    def _keeps_none(method):
-        return method
 
 
 def nice_ticks(maximum: float, target: int = 5, *, integer: bool = True) -> list[float]:
@@ -215,7 +171,6 @@ class _Chart(QWidget):
     _index_keys = (Qt.Key.Key_Left, Qt.Key.Key_Right)
     _series_keys = (Qt.Key.Key_Up, Qt.Key.Key_Down)
 
-    @_keeps_none
     def __init__(self, parent: QWidget | None = None, *, title: str = ""):
         super().__init__(parent)
         self.setAccessibleName(title or self.DEFAULT_NAME)
@@ -260,7 +215,6 @@ class _Chart(QWidget):
 
     # --- geometry ------------------------------------------------------------------------------------------
 
-    @_keeps_none
     def _geometry(self):
         key = (self.width(), self.height(), self.font().key())
         if self._geo is None or self._geo_key != key:
@@ -268,7 +222,6 @@ class _Chart(QWidget):
             self._geo_key = key
         return self._geo
 
-    @_keeps_none
     def _data_changed(self) -> None:
         self._geo = None
         self._hover = self._pressed = (-1, -1)
@@ -339,7 +292,6 @@ class _Chart(QWidget):
             self.update()
         super().changeEvent(event)
 
-    @_keeps_none
     def event(self, event: QEvent) -> bool:
         if event.type() == QEvent.Type.ToolTip and isinstance(event, QHelpEvent):
             index, series = self.hit_test(QPointF(event.pos()))
