@@ -82,18 +82,14 @@ class PrintService:
         return self.supervision_sheets([problem_id])
 
     def supervision_sheets(self, problem_ids: list[str], progress: Progress | None = None) -> bytes:
-        """督办单 of several problems (batch 督办 from the 统计 dashboard), each starting on a new page."""
-        from reportlab.platypus import PageBreak
-
+        """督办单 of several problems (batch 督办 from the 统计 dashboard); each story starts its own page."""
         from app.pdf.problem_forms import supervision_story
 
         if not problem_ids:
             raise NotFoundError("没有要打印督办单的问题。")
         doc = self._document(progress=progress, total_hint=len(problem_ids))
         story: list = []
-        for i, pid in enumerate(problem_ids):
-            if i:
-                story.append(PageBreak())
+        for pid in problem_ids:
             supervision_story(story, self.s, pid, doc.body_width)
         pdf = doc.build(story)
         self._audit_print("problems", list(problem_ids), "督办单")

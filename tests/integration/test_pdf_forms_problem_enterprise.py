@@ -7,6 +7,7 @@ literally (never markup), empty sections say "暂无记录", and prints audited.
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
@@ -239,6 +240,19 @@ def test_supervision_sheet_refusals(env):
             s.printing.supervision_sheet(pid)
         assert words in err.value.message and "督办单" in err.value.message
         assert err.value.field == "status"
+
+
+def test_batch_supervision_sheets_are_the_single_sheets_one_after_another(env):
+    """The 逾期督办 batch: one PDF holding each problem's 督办单 with no blank page between them."""
+    s = env["s"]
+    ids = [env["extended"], env["supervised"]]
+    single = [len(PdfReader(io.BytesIO(s.printing.supervision_sheet(pid))).pages) for pid in ids]
+    batch = PdfReader(io.BytesIO(s.printing.supervision_sheets(ids)))
+    assert len(batch.pages) == sum(single)
+    numbers = [s.problems.get(pid)["record_no"] for pid in ids]
+    texts = [page.extract_text() for page in batch.pages]
+    assert all(any(no in t for t in texts) for no in numbers)
+    assert all("督办单" in t for t in texts)
 
 
 # -- 企业服务档案 -------------------------------------------------------------------------------------------
