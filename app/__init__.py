@@ -6,4 +6,4 @@ APP_ID = "zhuqi-desk"
 __version__ = "0.1.0"
 
 # The headless subcommands (app/cli.py); main.py checks argv against them without importing the CLI.
-SUBCOMMANDS: frozenset[str] = frozenset({"init", "demo", "stats", "print", "sync", "check"})
+SUBCOMMANDS: frozenset[str] = frozenset({"init", "demo", "stats", "print", "roster", "sync", "check"})

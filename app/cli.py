@@ -172,6 +172,8 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
             f"  python {prog} stats --db 演示.db --by unit --from 2026-01-01 --to 2026-06-30\n"
             f"  python {prog} print visit --db 演示.db --all --month 2026-03 --out 走访记录表.pdf\n"
             f"  python {prog} print ledger --db 演示.db --out 问题台账.pdf\n"
+            f"  python {prog} roster import 企业名单.xlsx --db 演示.db --dry-run\n"
+            f"  python {prog} roster export --db 演示.db --out 企业名单.xlsx\n"
             f"  python {prog} check --db 演示.db\n"
             f"  python {prog} --self-test         自检（数据库、打印、同步、界面），在临时文件夹中进行，通过时退出码 0\n"
             f"  python {prog} 子命令 -h            查看子命令的全部选项\n\n"
@@ -333,6 +335,45 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_print)
 
     p = sub.add_parser(
+        "roster",
+        help="Excel 名单：导入企业名单、干部名单、包联名单（先预览），导出名单",
+        description="Excel 名单（.xlsx，或 UTF-8 / GB18030 编码的 .csv）：\n"
+        "  roster import   导入名单：先逐行预览（新增 / 更新 / 无变化 / 错误及原因、Excel 行号），\n"
+        "                  再在一个事务中写入没有错误的行；--dry-run 只预览不写入\n"
+        "  roster export   按导入所读的格式导出名单（导出后再导入不会改变任何数据）",
+    )
+    roster_sub = p.add_subparsers(dest="roster_command", metavar="{import,export}", title="名单子命令",
+                                  parser_class=_Parser)
+    p.set_defaults(handler=lambda args: _usage("请指定名单子命令：import 或 export（例如 python main.py roster "
+                                               "import 企业名单.xlsx --db 金水区.db --dry-run）。"))
+    q = roster_sub.add_parser(
+        "import", help="导入名单（企业 / 干部 / 包联），先预览再写入",
+        description="导入名单。表头可以在前 20 行中的任意一行（上方可有合并单元格的标题），列名可用常见写法\n"
+        "（企业名称/单位名称/企业全称，统一社会信用代码/信用代码，所属区县/区县/属地，联系电话/手机 …）；\n"
+        "空行、合计行和表下说明会跳过。企业按统一社会信用代码匹配，没有代码时按所属区县内的企业名称匹配；\n"
+        "空白单元格不会清除已有信息。有错误的行不导入（退出码 3），其余行照常导入（--strict 时全部不导入）。\n"
+        "--json 输出 JSON 数组，每个数据行一个对象：row（Excel 行号）、action（new / update / unchanged /\n"
+        "error）、messages（中文说明）、label（企业或干部名称）。")
+    q.add_argument("file", metavar="FILE", help="名单文件（.xlsx 或 .csv）")
+    db_option(q)
+    q.add_argument("--kind", choices=("auto", "enterprises", "cadres", "assignments"), default="auto",
+                   help="名单种类：enterprises 企业名单、cadres 干部名单、assignments 包联名单；默认按表头自动识别")
+    q.add_argument("--sheet", metavar="NAME", help="工作表名称（默认为打开文件时显示的工作表）")
+    q.add_argument("--dry-run", action="store_true", help="只预览，不写入数据库")
+    q.add_argument("--json", action="store_true", help="以 JSON 输出每行的预览结果")
+    q.add_argument("--strict", action="store_true", help="只要有一行有错误就全部不导入")
+    q.add_argument("--report", metavar="FILE.xlsx", help="把有错误的行写成 Excel 错误报告（改正后可直接重新导入）")
+    q.set_defaults(handler=cmd_roster)
+    q = roster_sub.add_parser("export", help="导出名单（.xlsx，或 UTF-8 带 BOM 的 .csv）",
+                              description="按导入所读的格式导出名单：企业名单（默认，不含已归档企业）、干部名单（在岗）\n"
+                              "或包联名单（当前的包联关系）。导出含联系人、电话时记入操作留痕。")
+    db_option(q)
+    q.add_argument("--out", required=True, metavar="FILE", help="输出文件（.xlsx 或 .csv）")
+    q.add_argument("--kind", choices=("enterprises", "cadres", "assignments"), default="enterprises",
+                   help="名单种类（默认 enterprises 企业名单）")
+    q.set_defaults(handler=cmd_roster)
+
+    p = sub.add_parser(
         "check",
         help="检查数据库：完整性、结构版本、本机身份、记录数",
         description="检查数据库：SQLite 完整性检查和外键检查、结构版本（user_version 与本程序\n"
@@ -430,6 +471,10 @@ def build_parser(prog: str = "main.py") -> argparse.ArgumentParser:
     q.set_defaults(handler=cmd_sync_status)
     p.set_defaults(handler=lambda args: _sync_usage())
     return parser
+
+
+def _usage(message: str) -> int:
+    raise UsageError(message)
 
 
 def _sync_usage() -> int:
@@ -1274,6 +1319,12 @@ def cmd_sync_status(args) -> int:
         _out(f"  冲突 #{c['id']} {c['table_label']}“{c['record_label']}”{c['field_label']}：当前 {c['current_value']}"
              f"（{c['current_source']}），另一值 {c['other_value']}（{c['other_source']}）")
     return 0
+
+
+def cmd_roster(args) -> int:
+    from app.cli_roster import run  # openpyxl loads only for this command
+
+    return run(args)
 
 
 def cmd_check(args) -> int:

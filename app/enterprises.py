@@ -37,6 +37,39 @@ SORT_COLUMNS = {
 }
 
 
+def _name(value) -> str:
+    name = text(value, "企业名称", "name", required=True, max_len=100)
+    if len(name) < 2:
+        raise ValidationError("“企业名称”至少 2 个字。", field="name")
+    return name
+
+
+# The rule of each plain field (the dialog and the roster import check the same way). uscc, unit and tags need more
+# than the value itself and are checked in EnterpriseService._clean.
+FIELD_RULES = {
+    "name": _name,
+    "township": lambda v: text(v, "乡镇街道", "township", max_len=50),
+    "address": lambda v: text(v, "地址", "address", max_len=200),
+    "industry": lambda v: text(v, "行业", "industry", max_len=50),
+    "scale": lambda v: choice(v, SCALES, "企业规模", "scale", required=False),
+    "legal_rep": lambda v: text(v, "法定代表人", "legal_rep", max_len=30),
+    "contact_name": lambda v: text(v, "联系人", "contact_name", max_len=30),
+    "contact_phone": lambda v: phone(v, "联系电话", "contact_phone"),
+    "status": lambda v: choice(v or "在营", STATUSES, "经营状态", "status"),
+    "note": lambda v: text(v, "备注", "note", max_len=2000),
+}
+
+
+NO_USCC_WARNING = "未填写统一社会信用代码：企业只能按名称识别，请尽快补全"
+
+
+def clean_tags(tags) -> list[str]:
+    """Tags as a sorted list without blanks or repeats (given as a list or as its JSON text)."""
+    if isinstance(tags, str):
+        tags = json.loads(tags)
+    return sorted({t.strip() for t in tags or [] if t and t.strip()})
+
+
 @dataclass
 class EnterpriseFilter:
     text: str = ""
@@ -66,36 +99,25 @@ class EnterpriseService:
         unit = self.ctx.store.one("SELECT name, region_codes FROM units WHERE id = ? AND deleted = 0", (unit_id,))
         if unit is None:
             raise ValidationError("请选择企业所属的开发区或区县（市）。", field="unit_id")
-        checked = uscc_rules.validate(data.get("uscc") or "", region_codes=json.loads(unit["region_codes"] or "[]"))
-        warnings.extend(checked.warnings)
-        dup = self.ctx.store.one(
-            "SELECT e.id, e.name, u.name AS unit FROM enterprises e JOIN units u ON u.id = e.unit_id "
-            "WHERE e.uscc = ? AND e.deleted = 0 AND e.id != ?", (checked.code, editing_id or ""))
-        if dup is not None:
-            raise DuplicateError(
-                f"统一社会信用代码 {checked.code} 已登记为企业“{dup['name']}”（{dup['unit']}），不能重复登记。",
-                field="uscc", existing_id=dup["id"])
-        tags = data.get("tags") or []
-        if isinstance(tags, str):
-            tags = json.loads(tags)
-        tags = sorted({t.strip() for t in tags if t and t.strip()})
-        clean = {
-            "uscc": checked.code,
-            "name": text(data.get("name"), "企业名称", "name", required=True, max_len=100),
-            "unit_id": unit_id,
-            "township": text(data.get("township"), "乡镇街道", "township", max_len=50),
-            "address": text(data.get("address"), "地址", "address", max_len=200),
-            "industry": text(data.get("industry"), "行业", "industry", max_len=50),
-            "scale": choice(data.get("scale"), SCALES, "企业规模", "scale", required=False),
-            "tags": json.dumps(tags, ensure_ascii=False),
-            "legal_rep": text(data.get("legal_rep"), "法定代表人", "legal_rep", max_len=30),
-            "contact_name": text(data.get("contact_name"), "联系人", "contact_name", max_len=30),
-            "contact_phone": phone(data.get("contact_phone"), "联系电话", "contact_phone"),
-            "status": choice(data.get("status") or "在营", STATUSES, "经营状态", "status"),
-            "note": text(data.get("note"), "备注", "note", max_len=2000),
-        }
-        if len(clean["name"]) < 2:
-            raise ValidationError("“企业名称”至少 2 个字。", field="name")
+        if editing_id and not uscc_rules.normalize(data.get("uscc") or "") and not self.ctx.store.scalar(
+                "SELECT uscc FROM enterprises WHERE id = ?", (editing_id,)):
+            # Imported from a roster without a credit code: editing other fields must not wait for one.
+            code = None
+            warnings.append(NO_USCC_WARNING)
+        else:
+            checked = uscc_rules.validate(data.get("uscc") or "",
+                                          region_codes=json.loads(unit["region_codes"] or "[]"))
+            warnings.extend(checked.warnings)
+            code = checked.code
+            dup = self.ctx.store.one(
+                "SELECT e.id, e.name, u.name AS unit FROM enterprises e JOIN units u ON u.id = e.unit_id "
+                "WHERE e.uscc = ? AND e.deleted = 0 AND e.id != ?", (code, editing_id or ""))
+            if dup is not None:
+                raise DuplicateError(
+                    f"统一社会信用代码 {code} 已登记为企业“{dup['name']}”（{dup['unit']}），不能重复登记。",
+                    field="uscc", existing_id=dup["id"])
+        clean = {"uscc": code, "unit_id": unit_id, "tags": json.dumps(clean_tags(data.get("tags")), ensure_ascii=False)}
+        clean.update({key: rule(data.get(key)) for key, rule in FIELD_RULES.items()})
         return clean, warnings
 
     def check(self, data: dict, *, editing_id: str | None = None) -> tuple[str, ...]:

@@ -27,6 +27,20 @@ VISITS_YEAR_SQL = ("(SELECT count(DISTINCT v.id) FROM visit_cadres vc JOIN visit
                    "AND v.visit_date BETWEEN '{year}-01-01' AND '{year}-12-31')")
 
 
+# The rule of each plain cadre field (the dialog and the roster import check the same way).
+CADRE_RULES = {
+    "name": lambda v: text(v, "姓名", "name", required=True, max_len=30),
+    "role": lambda v: choice(v or "助企干部", ROLES, "服务角色", "role"),
+    "rank": lambda v: choice(v, RANKS, "职级", "rank", required=False),
+    "post": lambda v: text(v, "职务", "post", max_len=60),
+    "phone": lambda v: phone(v, "联系电话", "phone"),
+}
+
+
+def assignment_role(value) -> str:
+    return text(value, "包联角色", "role", required=True, max_len=30)
+
+
 def _rank_of(column: str, values: tuple[str, ...]) -> str:
     cases = " ".join(f"WHEN '{v}' THEN {i}" for i, v in enumerate(values))
     return f"CASE {column} {cases} END"
@@ -64,15 +78,9 @@ class PeopleService:
 
     # -- cadres ------------------------------------------------------------------------------------
     def _cadre_values(self, name, unit_id, role, rank, post, phone_no, work_group_id) -> dict:
-        values = {
-            "name": text(name, "姓名", "name", required=True, max_len=30),
-            "unit_id": unit_id,
-            "role": choice(role or "助企干部", ROLES, "服务角色", "role"),
-            "rank": choice(rank, RANKS, "职级", "rank", required=False),
-            "post": text(post, "职务", "post", max_len=60),
-            "phone": phone(phone_no, "联系电话", "phone"),
-            "work_group_id": work_group_id or None,
-        }
+        given = {"name": name, "role": role, "rank": rank, "post": post, "phone": phone_no}
+        values = {key: rule(given[key]) for key, rule in CADRE_RULES.items()}
+        values.update(unit_id=unit_id, work_group_id=work_group_id or None)
         if not self.ctx.store.one("SELECT 1 FROM units WHERE id = ? AND deleted = 0", (unit_id,)):
             raise ValidationError("请选择干部所在单位。", field="unit_id")
         if work_group_id and not self.ctx.store.one("SELECT 1 FROM work_groups WHERE id = ? AND deleted = 0",
@@ -152,7 +160,7 @@ class PeopleService:
             raise ValidationError(f"该干部已在包联“{ent['name']}”。", field="cadre_id")
         with self.ctx.writing() as w:
             return w.insert("assignments", {"cadre_id": cadre_id, "enterprise_id": enterprise_id,
-                                            "role": text(role, "包联角色", "role", required=True, max_len=30),
+                                            "role": assignment_role(role),
                                             "start_date": start, "note": text(note, "备注", "note", max_len=500)},
                             action="建立包联关系")
 

@@ -36,6 +36,7 @@ class RecordTable:
     kind: str
     columns: list[tuple[str, str]]
     rows: list[dict]
+    notes: tuple[str, ...] = ()  # extra lines above an xlsx header (e.g. the ledger's filter); not in CSV
 
 
 def record_table(services, kind: str, ids: list) -> RecordTable:
@@ -76,8 +77,10 @@ def _pairs(services, pairs: list) -> list[dict]:
     return out
 
 
-_NUMERIC = {"problems", "assignments", "visits_year", "members", "days_since_visit"}
-_DATES = {"registered_on", "deadline", "resolved_on", "visit_date", "last_visit"}
+_NUMERIC = {"problems", "assignments", "visits_year", "members", "days_since_visit", "open_problems",
+            "overdue_workdays", "seq"}
+_DATES = {"registered_on", "deadline", "resolved_on", "visit_date", "last_visit", "original_deadline",
+          "start_date"}
 
 
 def write_xlsx(path, title: str, table: RecordTable):
@@ -86,4 +89,5 @@ def write_xlsx(path, title: str, table: RecordTable):
 
     columns = [Column(header, "int" if key in _NUMERIC else "date" if key in _DATES else "text", key=key)
                for key, header in table.columns]
-    return write_workbook(path, [Sheet(title, columns, table.rows, notes=[f"{title}　共 {len(table.rows)} 条"])])
+    notes = [f"{title}　共 {len(table.rows)} 条", *table.notes]
+    return write_workbook(path, [Sheet(title, columns, table.rows, notes=notes)])

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from app.context import Context
 from app.errors import NotFoundError, ValidationError
-from app.validate import text
+from app.validate import name_key, text
 
 DISTRICT_KINDS = ("开发区", "区", "县级市", "县")
 DEPARTMENT_KINDS = ("市直部门", "区直部门", "乡镇街道", "其他单位")
@@ -113,3 +113,35 @@ class ReferenceService:
         if row is None:
             raise ValidationError(f"办理时限模板不存在：{template_id}", field="template_id")
         return dict(row)
+
+
+# Other names offices write for the development zones (the reference names are 郑州经开区 etc.).
+_UNIT_ALIASES = {
+    "郑州经开区": ("郑州经济技术开发区", "经济技术开发区", "经济开发区", "经开区"),
+    "郑州高新区": ("郑州高新技术产业开发区", "高新技术产业开发区", "高新技术开发区", "高新区"),
+    "郑州航空港区": ("郑州航空港经济综合实验区", "航空港经济综合实验区", "航空港实验区", "航空港区", "港区"),
+    "管城回族区": ("管城区",),
+}
+_CITY_PREFIXES = ("河南省郑州市", "郑州市", "郑州")
+
+
+class UnitMatcher:
+    """Finds the unit a spreadsheet cell names: full or short name, 郑州市/郑州 prefix or not, common aliases."""
+
+    def __init__(self, units: list[Unit]):
+        self.by_key: dict[str, Unit] = {}
+        for u in units:
+            names = [u.name, u.short_name, *_UNIT_ALIASES.get(u.name, ())]
+            for n in names:
+                self.by_key.setdefault(name_key(n), u)
+
+    def match(self, raw: str) -> Unit | None:
+        key = name_key(raw)
+        if not key:
+            return None
+        if key in self.by_key:
+            return self.by_key[key]
+        for prefix in _CITY_PREFIXES:
+            if key.startswith(prefix) and key[len(prefix):] in self.by_key:
+                return self.by_key[key[len(prefix):]]
+        return None

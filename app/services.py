@@ -42,6 +42,12 @@ class Services:
         return PrintService(self)
 
     @cached_property
+    def roster(self):
+        from app.roster.service import RosterService
+
+        return RosterService(self)
+
+    @cached_property
     def sync(self):
         from app.sync.service import SyncService
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 from datetime import date
 
@@ -54,3 +55,9 @@ def a_date(value, label: str, field: str, *, required: bool = True, not_future: 
     if not_before and d < not_before:
         raise ValidationError(f"“{label}”不能早于 {not_before.isoformat()}。", field=field)
     return d.isoformat()
+
+
+def name_key(name: str | None) -> str:
+    """What two spellings of one name share (for matching, never for storing): NFKC so that （） = (), no spaces,
+    case-folded."""
+    return "".join(unicodedata.normalize("NFKC", name or "").split()).casefold()

@@ -136,12 +136,13 @@ def sql_figures(path: Path, start: str = "0000-00-00", end: str | None = None) -
 def test_help_lists_every_subcommand_in_chinese(capsys):
     code, out, _ = run(capsys, "--help")
     assert code == 0
-    for name in ("init", "demo", "stats", "print", "sync", "check"):
+    for name in ("init", "demo", "stats", "print", "roster", "sync", "check"):
         assert name in out
     assert "用法" in out and "退出码" in out and "初始化数据库" in out
-    assert frozenset({"init", "demo", "stats", "print", "sync", "check"}) == cli.SUBCOMMANDS
+    assert frozenset({"init", "demo", "stats", "print", "roster", "sync", "check"}) == cli.SUBCOMMANDS
     for name in sorted(cli.SUBCOMMANDS):
-        args = (name, "identity", "--help") if name == "sync" else (name, "--help")  # sync has sub-commands
+        # sync and roster have sub-commands
+        args = {"sync": (name, "identity", "--help"), "roster": (name, "import", "--help")}.get(name, (name, "--help"))
         code, out, _ = run(capsys, *args)
         assert code == 0 and "--db" in out and "显示本帮助并退出" in out
 

@@ -26,6 +26,7 @@ from app.services import Services
 from ui.bus import AppBus
 from ui.dialogs.enterprise_dialog import EnterpriseDialog, plain_label
 from ui.errors import show_error
+from ui.list_export import export_button
 from ui.models.enterprise_model import COLUMNS, NAME, EnterpriseTableModel
 from ui.settings import NOT_VISITED_DAYS, Key, Settings, splitter_key
 from ui.views.enterprise_detail import EnterpriseDetail
@@ -72,11 +73,16 @@ class EnterprisesView(QWidget):
         self.archive_button = QPushButton("归档")
         self.visit_button = QPushButton("登记走访")
         self.visit_button.setToolTip("为选中的企业登记一次走访")
+        self.export_button = export_button(self, [("导出…", self.export_list)],
+                                           "把列表中的全部企业（按当前筛选和排序）导出为 Excel 或 CSV；"
+                                           "含完整联系人信息，导出会记入操作记录")
         top = QHBoxLayout()
         top.addWidget(self.search_box, 1)
         top.addSpacing(12)
         for button in (self.new_button, self.edit_button, self.archive_button, self.visit_button):
             top.addWidget(button)
+        top.addSpacing(12)
+        top.addWidget(self.export_button)
 
         ref = self.services.reference
         self.unit_combo = QComboBox()
@@ -401,6 +407,16 @@ class EnterprisesView(QWidget):
             self._changed(f"已归档企业“{row['name']}”{hint}")
         else:
             self._changed(f"已取消归档企业“{row['name']}”")
+
+    def export_list(self):
+        """导出…: every enterprise of the list (filters and sort as shown), not only the rows loaded."""
+        from app.list_export import list_table
+        from ui.list_export import export_list
+
+        ids = self.model.ids()
+        title = f"企业列表（{self._drill_title}）" if self._drill is not None else "企业列表"
+        return export_list(self, self.services, self.settings, self.tasks, self.bus, title,
+                           lambda svc: list_table(svc, "enterprises", ids))
 
     def log_visit(self) -> None:
         ent_id = self.selected_id()

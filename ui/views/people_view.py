@@ -32,6 +32,7 @@ from ui.bus import AppBus
 from ui.dialogs.cadre_dialog import CadreDialog, WorkGroupDialog
 from ui.dialogs.enterprise_dialog import plain_label
 from ui.errors import show_error
+from ui.list_export import export_button
 from ui.models.lazy_table import OBJECT_ROLE
 from ui.models.people_model import (
     CADRE_COLUMNS,
@@ -177,11 +178,16 @@ class PeopleView(QWidget):
         self.edit_button = QPushButton("编辑")
         self.edit_button.setToolTip("编辑选中的干部（Ctrl+E，或双击）")
         self.active_button = QPushButton("设为离岗")
+        self.export_button = export_button(self, [("导出…", self.export_list)],
+                                           "把列表中的全部干部（按当前筛选和排序）导出为 Excel 或 CSV；"
+                                           "含完整联系电话，导出会记入操作记录")
         top = QHBoxLayout()
         top.addWidget(self.search_box, 1)
         top.addSpacing(12)
         for button in (self.new_button, self.edit_button, self.active_button):
             top.addWidget(button)
+        top.addSpacing(12)
+        top.addWidget(self.export_button)
 
         self.unit_combo = QComboBox()
         self.group_combo = QComboBox()
@@ -371,6 +377,15 @@ class PeopleView(QWidget):
         self._fill_group_combo()
         self.group_combo.setCurrentIndex(0)
         self._apply()
+
+    def export_list(self):
+        """导出…: every cadre of the list (filters and sort as shown), not only the rows loaded."""
+        from app.list_export import list_table
+        from ui.list_export import export_list
+
+        ids = self.model.ids()
+        return export_list(self, self.services, self.settings, self.tasks, self.bus, "助企干部",
+                           lambda svc: list_table(svc, "cadres", ids))
 
     def selected_id(self) -> str | None:
         index = self.table.currentIndex()

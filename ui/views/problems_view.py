@@ -26,6 +26,7 @@ from app import lifecycle as lc
 from app.problems import ProblemFilter
 from app.services import Services
 from ui.bus import AppBus
+from ui.list_export import export_button
 from ui.models.problem_model import REGISTERED, ProblemTableModel
 from ui.settings import DUE_SOON_WORKDAYS, Settings
 from ui.views.problem_detail import ProblemDetail
@@ -86,6 +87,10 @@ class ProblemsView(QWidget):
         self.search.setMinimumWidth(260)
         self.search.search_changed.connect(lambda _t: self._reload(keep_detail=False))
         top.addWidget(self.search)
+        self.export_button = export_button(self, [("导出问题列表…", self.export_list),
+                                                  ("导出问题台账…", self.export_ledger)],
+                                           "把列表中的全部问题（按当前筛选）导出为 Excel 或 CSV")
+        top.addWidget(self.export_button)
         root.addLayout(top)
 
         filters = QHBoxLayout()
@@ -292,13 +297,35 @@ class ProblemsView(QWidget):
         )
         self.table.scrollTo(index)
 
+    def _title(self, name: str) -> str:
+        return f"{name}（{self.drill_title}）" if self.drill_filter is not None else name
+
     def print_current(self, jobs) -> None:
         """Ctrl+P: 交办单 / 督办单 of the selected problem, or the 问题台账 of the list on screen."""
         from ui.print_menu import print_problems
 
-        title = f"问题台账（{self.drill_title}）" if self.drill_filter is not None else "问题台账"
-        print_problems(self, self.services, jobs, self.selected_id(), self.current_filter(), title,
+        print_problems(self, self.services, jobs, self.selected_id(), self.current_filter(), self._title("问题台账"),
                        self.model.rowCount())
+
+    def export_list(self):
+        """导出问题列表…: every problem of the list (tab, filters and sort as shown), not only the rows loaded."""
+        from app.list_export import list_table
+        from ui.list_export import export_list
+
+        ids = self.model.ids()
+        tab = self.tabs.tabData(self.tabs.currentIndex())
+        title = self._title("问题列表") + (f"（{TABS[self.tabs.currentIndex()][0]}）" if tab else "")
+        return export_list(self, self.services, self.settings, self.tasks, self.bus, title,
+                           lambda svc: list_table(svc, "problems", ids))
+
+    def export_ledger(self):
+        """导出问题台账…: the 问题台账 of the list, as printed (oldest first), with its columns."""
+        from app.list_export import ledger_table
+        from ui.list_export import export_list
+
+        f = self.current_filter()
+        return export_list(self, self.services, self.settings, self.tasks, self.bus, self._title("问题台账"),
+                           lambda svc: ledger_table(svc, f))
 
     def selected_id(self) -> str | None:
         index = self.table.selectionModel().currentIndex()

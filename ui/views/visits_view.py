@@ -33,6 +33,7 @@ from app.visits import KINDS, VisitFilter
 from ui.bus import AppBus
 from ui.dialogs.visit_dialog import VisitDialog, VisitTextDialog
 from ui.errors import show_error
+from ui.list_export import export_button
 from ui.models.visit_model import COL_DATE, COLUMNS, VisitTableModel
 from ui.settings import Settings
 from ui.widgets.attachments_panel import AttachmentsPanel
@@ -259,6 +260,9 @@ class VisitsView(QWidget):
             bar.addWidget(button)
         bar.addWidget(self.mine_check)
         bar.addStretch(1)
+        self.export_button = export_button(self, [("导出…", self.export_list)],
+                                           "把列表中的全部走访记录（按当前筛选和排序）导出为 Excel 或 CSV")
+        bar.addWidget(self.export_button)
         bar.addWidget(self.new_button)
 
         self.banner = QFrame()
@@ -453,6 +457,16 @@ class VisitsView(QWidget):
 
         selected = self.selected_ids() or ([self.selected_id()] if self.selected_id() else [])
         print_visits(self, self.services, jobs, selected, self.model.ids())
+
+    def export_list(self):
+        """导出…: every visit of the list (filters and sort as shown), not only the rows loaded."""
+        from app.list_export import list_table
+        from ui.list_export import export_list
+
+        ids = self.model.ids()
+        title = f"走访记录（{self._drill[0]}）" if self._drill else "走访记录"
+        return export_list(self, self.services, self.settings, self.tasks, self.bus, title,
+                           lambda svc: list_table(svc, "visits", ids))
 
     def open_visit(self, visit_id: str) -> None:
         """Select the visit and show its detail (clearing filters that hide it)."""
