@@ -60,6 +60,11 @@ FIELD_RULES = {
 }
 
 
+def search_parts(record: dict) -> tuple:
+    """What an enterprise's search row holds (app/textsearch.py _STORED_SOURCES reads the same from the table)."""
+    return (record["name"], record.get("uscc"), record.get("address"), record.get("industry"), record.get("township"))
+
+
 NO_USCC_WARNING = "未填写统一社会信用代码：企业只能按名称识别，请尽快补全"
 
 
@@ -125,8 +130,7 @@ class EnterpriseService:
         return tuple(self._clean(data, editing_id=editing_id)[1])
 
     def _reindex(self, conn, ent_id: str, clean: dict) -> None:
-        reindex(conn, "enterprise", ent_id, clean["name"], clean["uscc"], clean.get("address"),
-                clean.get("industry"), clean.get("township"), initials_of=clean["name"])
+        reindex(conn, "enterprise", ent_id, *search_parts(clean), initials_of=clean["name"])
 
     # -- commands ----------------------------------------------------------------------------------
     def create(self, data: dict) -> SaveResult:

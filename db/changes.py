@@ -104,6 +104,39 @@ class ChangeWriter:
             self._audit(action, table, row["id"], at, None, {k: v for k, v in row.items() if k not in SYNC_COLUMNS})
         return row["id"]
 
+    def insert_many(self, table: str, values_list: list[dict], *, action: str) -> list[str]:
+        """insert() for many rows with executemany (a roster import writes tens of thousands): the same rows, outbox
+        operations (in the same order: each row's, then its audit entry's) and audit entries; returns the ids."""
+        self._check(table)
+        if table in APPEND_ONLY:
+            raise ValueError(f"{table} is append-only: use insert()")
+        at = now_utc()
+        me = self.actor.installation_id
+        by_columns: dict[tuple, list[tuple]] = {}
+        audits: list[tuple] = []
+        ops: list[tuple] = []
+        ids: list[str] = []
+        for values in values_list:
+            row = {"id": values.get("id") or uuid7(), "origin": me, "rev": 1, "updated_at": at, "updated_by": me,
+                   "deleted": 0}
+            row.update({k: v for k, v in values.items() if k not in SYNC_COLUMNS})
+            by_columns.setdefault(tuple(row), []).append(tuple(row.values()))
+            audit_id = uuid7()
+            after = _dumps({k: v for k, v in row.items() if k not in SYNC_COLUMNS})
+            audits.append((audit_id, me, 1, at, me, 0, at, self.actor.operator, action, table, row["id"], None, after))
+            ops.append((me, table, row["id"], "insert", 1, at, None, _dumps(row)))
+            ops.append((me, "audit_log", audit_id, "insert", 1, at, None, None))
+            ids.append(row["id"])
+        for columns, rows in by_columns.items():
+            self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+                                  f"({', '.join('?' for _ in columns)})", rows)
+        self.conn.executemany(
+            "INSERT INTO audit_log (id, origin, rev, updated_at, updated_by, deleted, at, operator, action, table_name,"
+            " row_id, before, after) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", audits)
+        self.conn.executemany(
+            "INSERT INTO outbox (origin, table_name, row_id, op, rev, at, old, new) VALUES (?,?,?,?,?,?,?,?)", ops)
+        return ids
+
     def current(self, table: str, row_id: str) -> sqlite3.Row:
         self._check(table)
         row = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", (row_id,)).fetchone()

@@ -160,8 +160,17 @@ def find_layout(rows: list[tuple[int, list]], kind: str | None = None) -> Layout
 
 def is_total_row(cells: list) -> bool:
     """合计/总计/小计 rows at the foot of a list (any of the first three filled cells starts so)."""
-    filled = [plain_text(c) for c in cells if plain_text(c)]
-    return any(_TOTAL.match(c.replace(" ", "")) for c in filled[:3])
+    seen = 0
+    for c in cells:
+        if isinstance(c, str) and c.strip():
+            if _TOTAL.match(plain_text(c).replace(" ", "")):
+                return True
+            seen += 1
+        elif c is not None:
+            seen += 1
+        if seen == 3:
+            return False
+    return False
 
 
 def column_label(index: int) -> str:

@@ -98,6 +98,7 @@ def data_rows(rows: list[tuple[int, list]], layout: Layout) -> tuple[list[RowPla
     """The rows below the header that hold data, each with its mapped fields; and the rows skipped, with why."""
     mapping = layout.mapping
     header_keys = [header_key(c) for c in layout.header]
+    first_header = next((i for i, k in enumerate(header_keys) if k), 0)  # a cheap test before comparing them all
     plans: list[RowPlan] = []
     skipped: list[tuple[int, str]] = []
     for number, cells in rows:
@@ -111,7 +112,8 @@ def data_rows(rows: list[tuple[int, list]], layout: Layout) -> tuple[list[RowPla
             skipped.append((number, "无数据的行"))
         elif is_total_row(cells):
             skipped.append((number, "合计行"))
-        elif [header_key(c) for c in cells[:len(header_keys)]] == header_keys:
+        elif len(cells) > first_header < len(layout.header) and cells[first_header] == layout.header[first_header] and [
+                header_key(c) for c in cells[:len(header_keys)]] == header_keys:
             skipped.append((number, "重复的表头"))
         else:
             plans.append(RowPlan(number, list(cells), fields))

@@ -10,10 +10,13 @@ import re
 import unicodedata
 from datetime import date, datetime, timedelta
 
-_FULLWIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)}  # ！..～ → !..~
-_SPACES = {ord(ch): " " for ch in "\u3000\u00a0\u2002\u2003\u2009\t\r\n"}
-_ZERO_WIDTH = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
-_KEEP_FULLWIDTH = set("（）：；，。、“”‘’《》【】")  # Chinese punctuation stays as written in names and addresses
+_KEEP_FULLWIDTH = set("（）：；，")  # Chinese punctuation stays as written in names and addresses
+# One translation for a cell's text: full-width ！..～ → !..~ (but the punctuation above), odd spaces → " ",
+# zero-width characters dropped.
+_CLEAN = str.maketrans(
+    {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F) if chr(cp) not in _KEEP_FULLWIDTH}
+    | {ord(ch): " " for ch in "\u3000\u00a0\u2002\u2003\u2009\t\r\n"}
+    | dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff")))
 _CJK_SPACE = re.compile(r"(?<=[\u3000-\u9fff\uff00-\uffef]) +| +(?=[\u3000-\u9fff\uff00-\uffef])")
 _MANY_SPACES = re.compile(r" {2,}")
 _DATE_TEXT = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
@@ -38,10 +41,14 @@ def plain_text(value) -> str:
         value = value.date() if value.time() == datetime.min.time() else value
     if isinstance(value, date):
         return value.isoformat()
-    text = str(value).translate(_ZERO_WIDTH).translate(_SPACES)
-    text = "".join(ch if ch in _KEEP_FULLWIDTH else chr(_FULLWIDTH.get(ord(ch), ord(ch))) for ch in text)
-    text = _MANY_SPACES.sub(" ", text.strip())
-    return _CJK_SPACE.sub("", text)
+    text = str(value)
+    if text.isascii():
+        text = text.strip()
+        return _MANY_SPACES.sub(" ", text) if "  " in text else text
+    text = text.translate(_CLEAN).strip()
+    if " " not in text:
+        return text
+    return _CJK_SPACE.sub("", _MANY_SPACES.sub(" ", text))
 
 
 def code_text(value) -> tuple[str, str | None]:

@@ -256,3 +256,30 @@ def test_append_only_rows_are_not_copied_into_the_outbox(svc, world):
         for op in by_table[table]:  # ...and the row they point at is there
             assert svc.store.scalar(f"SELECT count(*) FROM {table} WHERE id = ?", (op["row_id"],)) == 1
     assert svc.problems.get(pid)
+
+
+def test_insert_many_writes_what_insert_writes(svc):
+    """The roster import's batch path stores the same rows, outbox operations (same order) and audit entries."""
+    def records(offset):
+        return [{"uscc": make_uscc(offset + i), "name": f"郑州批量{offset + i}有限公司", "unit_id": JINSHUI,
+                 "tags": "[]", "status": "在营", **({"address": "金水路"} if i % 2 else {})} for i in range(3)]
+
+    def written(seq, ids):
+        ops = [(o["table_name"], o["op"], o["rev"], o["old"],
+                {k: v for k, v in (o["new"] or {}).items() if k not in ("id", "updated_at", "uscc", "name")})
+               for o in _outbox_since(svc, seq)]
+        rows = [{k: v for k, v in dict(svc.store.one("SELECT * FROM enterprises WHERE id = ?", (i,))).items()
+                 if k not in ("id", "updated_at", "uscc", "name")} for i in ids]
+        audits = [(a["operator"], a["action"], a["before"], sorted(json.loads(a["after"])))
+                  for i in ids for a in _audit_of(svc, i)]
+        return ops, rows, audits
+
+    seq = _max_seq(svc)
+    with svc.ctx.writing() as w:
+        one_by_one = [w.insert("enterprises", r, action="导入") for r in records(10)]
+    expected = written(seq, one_by_one)
+    seq = _max_seq(svc)
+    with svc.ctx.writing() as w:
+        batch = w.insert_many("enterprises", records(20), action="导入")
+    assert written(seq, batch) == expected
+    assert len(set(batch)) == 3
