@@ -135,9 +135,52 @@ def main() -> int:
         dlg.show()
         shot(dlg, "10_print_preview")
         dlg.close()
+    from ui.dialogs.roster_import_dialog import RosterImportDialog
+
+    dlg = RosterImportDialog(services, window.bus, settings, SyncTaskRunner(), window)
+    dlg.show()
+    dlg.open_file(roster_file(services, tmp / "金水区包联企业名单（11月）.xlsx"))
+    shot(dlg, "15_roster_import")
+    dlg.close()
     window.close()
     services.close()
     return 0
+
+
+def roster_file(services, path: Path) -> Path:
+    """An office's enterprise list as it arrives: a merged title, the header on row 3 in the office's words, some
+    enterprises already registered (two with a new phone), new ones, a wrong credit code, a repeated row, 合计."""
+    from openpyxl import Workbook
+
+    from app import uscc
+    from app.enterprises import EnterpriseFilter
+
+    def code(n: int) -> str:
+        body = f"MA{n:06d}"
+        return uscc.make("91410105" + body + uscc.org_code_check(body))
+
+    known = [services.enterprises.get(i) for i in services.enterprises.list_ids(EnterpriseFilter())[:8]]
+    rows = [[e["name"], e["uscc"], e["unit_name"], e["contact_name"],
+             f"1390371{i:04d}" if i in (2, 5) else e["contact_phone"]] for i, e in enumerate(known)]
+    rows += [["郑州华瑞精密机械有限公司", code(9101), "金水区", "张建国", "13838011001"],
+             ["郑州恒通达物流有限公司", code(9102), "金水区", "李红", "037163886666"],
+             ["郑州鑫源食品有限公司", code(9103)[:17] + "0", "金水区", "王强", "13838011003"],
+             ["郑州博隆环保科技有限公司", code(9104), "金水区", "赵敏", "1383801100"],
+             ["郑州华瑞精密机械有限公司", code(9101), "金水区", None, None],
+             ["郑州嘉和医药有限公司", code(9105), "经开区", "孙磊", "13838011005"],
+             ["河南安泰建设工程有限公司", code(9106), "金水区", "周洋", "13838011006"]]
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "包联企业"
+    ws.append(["金水区“万人助万企”包联企业名单"])
+    ws.append(["填报单位：金水区工信局", None, None, None, None, "2026年11月"])
+    ws.append(["序号", "企业全称", "信用代码", "属地", "联系人", "手机"])
+    for n, row in enumerate(rows, start=1):
+        ws.append([n, *row])
+    ws.append(["合计", f"共 {len(rows)} 家"])
+    ws.merge_cells("A1:F1")
+    wb.save(path)
+    return path
 
 
 if __name__ == "__main__":

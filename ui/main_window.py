@@ -188,6 +188,8 @@ class MainWindow(PreserveGeometry, QMainWindow):
             return a
 
         m = self.menuBar().addMenu("文件(&F)")
+        action(m, "导入名单…", lambda: self.import_roster(), name="act_import_roster")
+        m.addSeparator()
         action(m, "备份与恢复…", lambda: self.open_settings(backups=True), name="act_backups")
         m.addSeparator()
         action(m, "退出", self.close, QKeySequence.StandardKey.Quit)
@@ -350,6 +352,12 @@ class MainWindow(PreserveGeometry, QMainWindow):
             self.bus.open_problem.emit(owner[1])
         self.bus.status_message.emit(f"扫描件已附加到 {number.strip()}。")
         return attachment_id
+
+    def import_roster(self, path: str | None = None):
+        """导入名单…: an enterprise, cadre or 包联 list from .xlsx/.csv, previewed row by row before it is written."""
+        from ui.dialogs.roster_import_dialog import open_roster_import
+
+        return open_roster_import(self, self.services, self.bus, self.settings, self.tasks, path)
 
     def _import_calendar(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "导入节假日日历", "", "日历文件 (*.json)")

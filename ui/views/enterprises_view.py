@@ -73,6 +73,8 @@ class EnterprisesView(QWidget):
         self.archive_button = QPushButton("归档")
         self.visit_button = QPushButton("登记走访")
         self.visit_button.setToolTip("为选中的企业登记一次走访")
+        self.import_button = QPushButton("导入名单…")
+        self.import_button.setToolTip("从 Excel 或 CSV 导入企业名单、干部名单或包联名单：先逐行预览，确认后再写入")
         self.export_button = export_button(self, [("导出…", self.export_list)],
                                            "把列表中的全部企业（按当前筛选和排序）导出为 Excel 或 CSV；"
                                            "含完整联系人信息，导出会记入操作记录")
@@ -82,6 +84,7 @@ class EnterprisesView(QWidget):
         for button in (self.new_button, self.edit_button, self.archive_button, self.visit_button):
             top.addWidget(button)
         top.addSpacing(12)
+        top.addWidget(self.import_button)
         top.addWidget(self.export_button)
 
         ref = self.services.reference
@@ -189,6 +192,7 @@ class EnterprisesView(QWidget):
         self.edit_button.clicked.connect(self.edit_enterprise)
         self.archive_button.clicked.connect(self.toggle_archived)
         self.visit_button.clicked.connect(self.log_visit)
+        self.import_button.clicked.connect(lambda: self.import_roster())
         self.table.selectionModel().currentRowChanged.connect(self._current_changed)
         self.table.doubleClicked.connect(self._double_clicked)
         self.detail.changed.connect(self._changed)
@@ -417,6 +421,12 @@ class EnterprisesView(QWidget):
         title = f"企业列表（{self._drill_title}）" if self._drill is not None else "企业列表"
         return export_list(self, self.services, self.settings, self.tasks, self.bus, title,
                            lambda svc: list_table(svc, "enterprises", ids))
+
+    def import_roster(self):
+        """导入名单…: the dialog announces the imported rows on the bus (the main window refreshes the lists)."""
+        from ui.dialogs.roster_import_dialog import open_roster_import
+
+        return open_roster_import(self, self.services, self.bus, self.settings, self.tasks)
 
     def log_visit(self) -> None:
         ent_id = self.selected_id()

@@ -178,6 +178,8 @@ class PeopleView(QWidget):
         self.edit_button = QPushButton("编辑")
         self.edit_button.setToolTip("编辑选中的干部（Ctrl+E，或双击）")
         self.active_button = QPushButton("设为离岗")
+        self.import_button = QPushButton("导入名单…")
+        self.import_button.setToolTip("从 Excel 或 CSV 导入干部名单、包联名单或企业名单：先逐行预览，确认后再写入")
         self.export_button = export_button(self, [("导出…", self.export_list)],
                                            "把列表中的全部干部（按当前筛选和排序）导出为 Excel 或 CSV；"
                                            "含完整联系电话，导出会记入操作记录")
@@ -187,6 +189,7 @@ class PeopleView(QWidget):
         for button in (self.new_button, self.edit_button, self.active_button):
             top.addWidget(button)
         top.addSpacing(12)
+        top.addWidget(self.import_button)
         top.addWidget(self.export_button)
 
         self.unit_combo = QComboBox()
@@ -323,6 +326,7 @@ class PeopleView(QWidget):
             combo.currentIndexChanged.connect(lambda _i: self._apply())
         self.inactive_check.toggled.connect(lambda _on: self._apply())
         self.new_button.clicked.connect(self.new_cadre)
+        self.import_button.clicked.connect(lambda: self.import_roster())
         self.edit_button.clicked.connect(self.edit_cadre)
         self.active_button.clicked.connect(self.toggle_active)
         self.table.selectionModel().currentRowChanged.connect(self._cadre_current_changed)
@@ -377,6 +381,12 @@ class PeopleView(QWidget):
         self._fill_group_combo()
         self.group_combo.setCurrentIndex(0)
         self._apply()
+
+    def import_roster(self):
+        """导入名单…: the dialog announces the imported rows on the bus (the main window refreshes the lists)."""
+        from ui.dialogs.roster_import_dialog import open_roster_import
+
+        return open_roster_import(self, self.services, self.bus, self.settings, self.tasks)
 
     def export_list(self):
         """导出…: every cadre of the list (filters and sort as shown), not only the rows loaded."""
