@@ -11,7 +11,7 @@ from app import uscc as uscc_rules
 from app.clock import parse_date, today
 from app.context import Context
 from app.errors import DuplicateError, NotFoundError, ValidationError
-from app.textsearch import initials, match_clause, reindex
+from app.textsearch import initials, like_pattern, match_clause, reindex, reindex_named_after
 from app.validate import choice, phone, text
 
 STATUSES = ("在营", "停产", "失联", "注销")
@@ -20,20 +20,14 @@ SCALES = ("大型", "中型", "小型", "微型")
 _FIELDS = ("uscc", "name", "unit_id", "township", "address", "industry", "scale", "tags", "legal_rep",
            "contact_name", "contact_phone", "status", "note")
 
-# Last visit date per enterprise: a correlated subquery served by visit_enterprises_enterprise.
-LAST_VISIT_SQL = (
-    "(SELECT max(v.visit_date) FROM visit_enterprises ve JOIN visits v ON v.id = ve.visit_id "
-    "WHERE ve.enterprise_id = e.id AND ve.deleted = 0 AND v.deleted = 0)"
-)
-CADRES_SQL = (
-    "(SELECT group_concat(c.name, '、') FROM assignments a JOIN cadres c ON c.id = a.cadre_id "
-    "WHERE a.enterprise_id = e.id AND a.deleted = 0 AND a.end_date IS NULL)"
-)
+# 最近走访 / 包联干部 / 未办结问题 come from enterprise_facts (db/facts.py), which triggers keep current: a join by
+# primary key instead of a correlated subquery per enterprise.
+FACTS_JOIN = "JOIN enterprise_facts f ON f.enterprise_id = e.id"
 
 SORT_COLUMNS = {
     "name": "e.name", "uscc": "e.uscc", "unit": "u.sort", "status": "e.status", "industry": "e.industry",
-    "scale": "e.scale", "last_visit": "last_visit", "cadres": "cadres", "township": "e.township",
-    "open_problems": "open_problems",
+    "scale": "e.scale", "last_visit": "f.last_visit", "cadres": "f.cadres", "township": "e.township",
+    "open_problems": "f.open_problems",
 }
 
 
@@ -149,6 +143,8 @@ class EnterpriseService:
         with self.ctx.writing() as w:
             w.update("enterprises", ent_id, clean, action="修改企业信息")
             self._reindex(w.conn, ent_id, clean)
+            if clean["name"] != current["name"]:
+                reindex_named_after(w.conn, ent_id)
         return SaveResult(ent_id, tuple(warnings))
 
     def set_archived(self, ent_id: str, archived: bool) -> None:
@@ -174,8 +170,8 @@ class EnterpriseService:
     # -- queries -----------------------------------------------------------------------------------
     def get(self, ent_id: str) -> dict:
         row = self.ctx.store.one(
-            f"SELECT e.*, u.name AS unit_name, {LAST_VISIT_SQL} AS last_visit FROM enterprises e "
-            "JOIN units u ON u.id = e.unit_id WHERE e.id = ? AND e.deleted = 0", (ent_id,))
+            "SELECT e.*, u.name AS unit_name, f.last_visit FROM enterprises e "
+            f"JOIN units u ON u.id = e.unit_id LEFT {FACTS_JOIN} WHERE e.id = ? AND e.deleted = 0", (ent_id,))
         if row is None:
             raise NotFoundError(f"企业不存在或已删除：{ent_id}")
         d = dict(row)
@@ -202,12 +198,12 @@ class EnterpriseService:
             clauses.append("EXISTS (SELECT 1 FROM json_each(e.tags) WHERE json_each.value = ?)")
             params.append(f.tag)
         if f.cadre_id:
-            clauses.append("EXISTS (SELECT 1 FROM assignments a WHERE a.enterprise_id = e.id AND a.cadre_id = ? "
-                           "AND a.deleted = 0 AND a.end_date IS NULL)")
+            clauses.append("e.id IN (SELECT a.enterprise_id FROM assignments a WHERE a.cadre_id = ? "
+                           "AND a.deleted = 0 AND a.end_date IS NULL)")  # a cadre's few: the list starts from them
             params.append(f.cadre_id)
         if f.not_visited_days is not None:
             since = (today() - timedelta(days=f.not_visited_days)).isoformat()
-            clauses.append(f"coalesce({LAST_VISIT_SQL}, '') < ?")
+            clauses.append("coalesce((SELECT f.last_visit FROM enterprise_facts f WHERE f.enterprise_id = e.id), '') < ?")
             params.append(since)
         if f.ids is not None:
             clauses.append("e.id IN (SELECT value FROM json_each(?))")
@@ -216,30 +212,30 @@ class EnterpriseService:
             needle = unicodedata.normalize("NFKC", f.text).strip()
             match = match_clause("e.id", "enterprise", needle)
             if match is None:  # nothing indexable (e.g. punctuation): plain substring match
-                clauses.append("(e.name LIKE ? OR e.uscc LIKE ?)")
-                params += [f"%{needle}%", f"%{needle.upper()}%"]
-            else:  # words, pinyin initials, or the start of a credit code
-                clauses.append(f"({match[0]} OR e.uscc LIKE ?)")
-                params += [*match[1], f"{needle.upper()}%"]
+                clauses.append("(e.name LIKE ? ESCAPE '\\' OR e.uscc LIKE ? ESCAPE '\\')")
+                params += [like_pattern(needle), like_pattern(needle.upper())]
+            else:  # words, pinyin initials, the start of a credit code (indexed as a word): all in the index
+                clauses.append(match[0])
+                params += match[1]
         return " AND ".join(clauses), params
 
-    def list_ids(self, f: EnterpriseFilter, sort_key: str | None = "name", descending: bool = False) -> list[str]:
+    def list_ids(self, f: EnterpriseFilter, sort_key: str | None = "name", descending: bool = False,
+                 limit: int | None = None) -> list[str]:
+        return self.ctx.store.column(*self.list_query(f, sort_key, descending), limit)
+
+    def list_query(self, f: EnterpriseFilter, sort_key: str | None = "name", descending: bool = False) -> tuple:
+        """(SQL, parameters) of the ordered ids: list_ids runs it; tests read its EXPLAIN QUERY PLAN."""
         where, params = self._where(f)
         order = SORT_COLUMNS.get(sort_key or "name", "e.name")
-        direction = "DESC" if descending else "ASC"
-        if order == "e.name":  # Chinese names sort by pinyin initials, not by code point
-            order = f"e.name_initials {direction}, e.name"
-        extra = ""
-        if order == "last_visit":
-            extra = f", {LAST_VISIT_SQL} AS last_visit"
-        elif order == "cadres":
-            extra = f", {CADRES_SQL} AS cadres"
-        elif order == "open_problems":
-            extra = (", (SELECT count(*) FROM problems p WHERE p.enterprise_id = e.id AND p.deleted = 0 "
-                     "AND p.status IN ('待交办','已交办','办理中')) AS open_problems")
-        sql = (f"SELECT e.id{extra} FROM enterprises e JOIN units u ON u.id = e.unit_id WHERE {where} "
-               f"ORDER BY {order} {direction}, e.name, e.id")
-        return [r[0] for r in self.ctx.store.query(sql, tuple(params))]
+        d = "DESC" if descending else "ASC"
+        # Chinese names sort by pinyin initials, not by code point; ties by name, then id, all one direction so the
+        # enterprises_list index serves the default order without a sort.
+        keys = [f"e.name_initials {d}", f"e.name {d}", f"e.id {d}"]
+        if order != "e.name":
+            keys.insert(0, f"{order} {d}")
+        joins = (" JOIN units u ON u.id = e.unit_id" if order.startswith("u.") else "") + (
+            f" LEFT {FACTS_JOIN}" if order.startswith("f.") else "")
+        return f"SELECT e.id FROM enterprises e{joins} WHERE {where} ORDER BY {', '.join(keys)}", tuple(params)
 
     def count(self, f: EnterpriseFilter) -> int:
         where, params = self._where(f)
@@ -249,11 +245,10 @@ class EnterpriseService:
         """List-row data for a page of ids (what the enterprise table shows)."""
         if not ids:
             return {}
-        sql = (f"SELECT e.id, e.name, e.uscc, e.status, e.industry, e.scale, e.township, e.tags, e.contact_name, "
-               f"e.contact_phone, e.archived, u.name AS unit, {LAST_VISIT_SQL} AS last_visit, {CADRES_SQL} AS cadres, "
-               "(SELECT count(*) FROM problems p WHERE p.enterprise_id = e.id AND p.deleted = 0 "
-               " AND p.status IN ('待交办','已交办','办理中')) AS open_problems "
-               "FROM enterprises e JOIN units u ON u.id = e.unit_id WHERE e.id IN (SELECT value FROM json_each(?))")
+        sql = ("SELECT e.id, e.name, e.uscc, e.status, e.industry, e.scale, e.township, e.tags, e.contact_name, "
+               "e.contact_phone, e.archived, u.name AS unit, f.last_visit, f.cadres, f.open_problems "
+               f"FROM enterprises e JOIN units u ON u.id = e.unit_id LEFT {FACTS_JOIN} "
+               "WHERE e.id IN (SELECT value FROM json_each(?))")
         out = {}
         now = today()
         for r in self.ctx.store.query(sql, (json.dumps(ids),)):
@@ -266,7 +261,7 @@ class EnterpriseService:
 
     def search(self, text_query: str, limit: int = 20, unit_id: str | None = None) -> list[dict]:
         """Quick picker search (name, USCC, pinyin initials): a few rows, best first."""
-        ids = self.list_ids(EnterpriseFilter(text=text_query, unit_id=unit_id), "name")[: limit * 3]
+        ids = self.list_ids(EnterpriseFilter(text=text_query, unit_id=unit_id), "name", limit=limit)
         rows = self.rows(ids)
         return [rows[i] for i in ids if i in rows][:limit]
 

@@ -7,26 +7,42 @@ import sqlite3
 import unicodedata
 from functools import lru_cache
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_CJK_CHARS = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK = re.compile(f"[{_CJK_CHARS}]+")
 _WORD = re.compile(r"[0-9A-Za-z]+")
+_RUN_OR_WORD = re.compile(f"[{_CJK_CHARS}]+|[0-9A-Za-z]+")
+# Brackets, quotes and the middle dot between Chinese characters belong to the name, not between words: 中原（郑州）科技
+# is found by 中原郑州科技 as well as by 郑州科技, and typed with or without the brackets.
+_JOINERS = re.compile(f"(?<=[{_CJK_CHARS}])" + r"[()\[\]【】《》〈〉「」『』“”‘’\"'·・]+" + f"(?=[{_CJK_CHARS}])")
+
+
+def normalized(text: str) -> str:
+    """The text as the index reads it: full-width letters and digits as ASCII (NFKC), joiners between characters
+    dropped. Queries go through the same function, so what a user types and what was stored compare alike."""
+    return _JOINERS.sub("", unicodedata.normalize("NFKC", text))
 
 
 @lru_cache(maxsize=4096)
 def initials(text: str) -> str:
-    """Pinyin initials of the Chinese characters in `text` (郑州宇通 -> zzyt); '' if pypinyin is missing.
+    """Pinyin initials of the Chinese characters in `text`, Latin words and digits kept as they are, lower-cased
+    (郑州宇通 -> zzyt, ABC 科技 -> abckj): the sort key of names, so ABC 科技 sorts under A as a reader expects.
 
     The same result as lazy_pinyin(text, FIRST_LETTER): pypinyin cuts the text into words first and reads each word
     on its own (so 重庆 and 重量 keep their readings); doing the cut here lets each word's reading be cached, which
     makes a 50,000-row roster import about 6 × faster in this step (bench/bench_roster.py).
     """
+    out = []
+    for piece in _RUN_OR_WORD.findall(unicodedata.normalize("NFKC", text)):
+        out.append(_run_initials(piece) if _CJK.match(piece) else piece)
+    return "".join(out).lower()
+
+
+def _run_initials(run: str) -> str:
     try:
         from pypinyin.seg.simpleseg import seg
     except ImportError:  # pragma: no cover - declared dependency; search still works without it
         return ""
-    chars = "".join(_CJK.findall(text))
-    if not chars:
-        return ""
-    return "".join(_word_initials(word) for word in seg(chars)).lower()
+    return "".join(_word_initials(word) for word in seg(run))
 
 
 @lru_cache(maxsize=65536)
@@ -44,6 +60,7 @@ def index_columns(*parts: str | None, with_initials: str | None = None) -> tuple
     for part in parts:
         if not part:
             continue
+        part = normalized(part)
         for run in _CJK.findall(part):
             uni.extend(run)
             bi.extend(run[i : i + 2] for i in range(len(run) - 1))
@@ -64,7 +81,7 @@ def _join_bigrams(tokens: list[str]) -> str:
 def match_query(text: str) -> str | None:
     """FTS5 MATCH expression for what a user typed (all terms must match); None if nothing searchable."""
     terms: list[str] = []
-    text = unicodedata.normalize("NFKC", text)  # full-width digits/letters typed by IME users
+    text = normalized(text)  # full-width digits/letters typed by IME users
     for run in _CJK.findall(text):
         if len(run) == 1:
             terms.append(f'uni:"{run}"')
@@ -76,29 +93,56 @@ def match_query(text: str) -> str | None:
     return " AND ".join(terms) if terms else None
 
 
+# One FTS5 table per kind (migration 0005): a search reads only its kind's documents and only their rowids —
+# filtering one shared table by a stored `kind` read every match's stored row (科技: 80,000 of them at ten cities'
+# scale, 0.6 s). search_rows maps (kind, row_id) <-> docid, the FTS rowid, both ways.
+FTS_TABLES = {"enterprise": "search_index_enterprise", "visit": "search_index_visit", "problem": "search_index_problem"}
+
+
+def _next_docid(conn: sqlite3.Connection) -> int:
+    return (conn.execute("SELECT max(docid) FROM search_rows").fetchone()[0] or 0) + 1
+
+
 def reindex(conn: sqlite3.Connection, kind: str, row_id: str, *parts: str | None, initials_of: str | None = None):
     """(Re)write the search row of one record: O(log n) through search_rows, never a scan of the index."""
+    table = FTS_TABLES[kind]
     old = conn.execute("SELECT docid FROM search_rows WHERE kind = ? AND row_id = ?", (kind, row_id)).fetchone()
     if old is not None:
-        conn.execute("DELETE FROM search_index WHERE rowid = ?", (old[0],))
-    uni, bi, words = index_columns(*parts, with_initials=initials_of)
-    cur = conn.execute("INSERT INTO search_index (kind, row_id, uni, bi, words) VALUES (?,?,?,?,?)",
-                       (kind, row_id, uni, bi, words))
-    conn.execute("INSERT OR REPLACE INTO search_rows (kind, row_id, docid) VALUES (?,?,?)",
-                 (kind, row_id, cur.lastrowid))
+        docid = old[0]
+        conn.execute(f"DELETE FROM {table} WHERE rowid = ?", (docid,))
+    else:
+        docid = _next_docid(conn)
+        conn.execute("INSERT INTO search_rows (kind, row_id, docid) VALUES (?,?,?)", (kind, row_id, docid))
+    conn.execute(f"INSERT INTO {table} (rowid, uni, bi, words) VALUES (?,?,?,?)",
+                 (docid, *index_columns(*parts, with_initials=initials_of)))
 
 
 def index_new(conn: sqlite3.Connection, kind: str, entries: list[tuple[str, tuple, str | None]]) -> None:
     """reindex() for many records that have no search row yet (a roster import): entries are
-    (row_id, parts, initials_of); rows go in with executemany under rowids numbered here."""
-    last = conn.execute("SELECT rowid FROM search_index ORDER BY rowid DESC LIMIT 1").fetchone()
-    first = (last[0] if last else 0) + 1
+    (row_id, parts, initials_of); rows go in with executemany under docids numbered here."""
+    first = _next_docid(conn)
     index_rows, id_rows = [], []
     for n, (row_id, parts, initials_of) in enumerate(entries, first):
-        index_rows.append((n, kind, row_id, *index_columns(*parts, with_initials=initials_of)))
+        index_rows.append((n, *index_columns(*parts, with_initials=initials_of)))
         id_rows.append((kind, row_id, n))
-    conn.executemany("INSERT INTO search_index (rowid, kind, row_id, uni, bi, words) VALUES (?,?,?,?,?,?)", index_rows)
-    conn.executemany("INSERT OR REPLACE INTO search_rows (kind, row_id, docid) VALUES (?,?,?)", id_rows)
+    conn.executemany("INSERT INTO search_rows (kind, row_id, docid) VALUES (?,?,?)", id_rows)
+    conn.executemany(f"INSERT INTO {FTS_TABLES[kind]} (rowid, uni, bi, words) VALUES (?,?,?,?)", index_rows)
+
+
+def indexed(conn: sqlite3.Connection, kind: str, row_ids: list[str]) -> set[str]:
+    """Which of these records have a search row."""
+    found: set[str] = set()
+    for start in range(0, len(row_ids), 500):
+        chunk = row_ids[start:start + 500]
+        found.update(r[0] for r in conn.execute(
+            f"SELECT row_id FROM search_rows WHERE kind = ? AND row_id IN ({','.join('?' * len(chunk))})",
+            (kind, *chunk)))
+    return found
+
+
+def like_pattern(text: str) -> str:
+    """LIKE pattern (use with ESCAPE '\\') finding `text` anywhere: % and _ typed by the user are plain characters."""
+    return "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
 
 
 def match_clause(id_column: str, kind: str, text: str) -> tuple[str, list] | None:
@@ -107,21 +151,23 @@ def match_clause(id_column: str, kind: str, text: str) -> tuple[str, list] | Non
     q = match_query(text)
     if q is None:
         return None
-    return (f"{id_column} IN (SELECT row_id FROM search_index WHERE search_index MATCH ? AND kind = ?)",
-            [q, kind])
+    table = FTS_TABLES[kind]
+    return (f"{id_column} IN (SELECT r.row_id FROM search_rows r WHERE r.docid IN "
+            f"(SELECT rowid FROM {table} WHERE {table} MATCH ?))", [q])
 
 
 # What each kind's search row holds, read from the stored record: services call it after writing a record and
 # the sync merge after applying a package, so both index the same text.
-_STORED_SOURCES = {
-    "enterprise": ("SELECT name, uscc, address, industry, township, name AS initials_of FROM enterprises"
-                   " WHERE id = ?"),
-    "visit": ("SELECT v.summary, v.policies, (SELECT group_concat(e.name, ' ') FROM visit_enterprises ve"
+_SOURCES = {  # kind: (the indexed texts then the name to take initials of, FROM, id column)
+    "enterprise": ("name, uscc, address, industry, township, name AS initials_of", "enterprises", "id"),
+    "visit": ("v.summary, v.policies, (SELECT group_concat(e.name, ' ') FROM visit_enterprises ve"
               " JOIN enterprises e ON e.id = ve.enterprise_id WHERE ve.visit_id = v.id AND ve.deleted = 0),"
-              " v.record_no, NULL AS initials_of FROM visits v WHERE v.id = ?"),
-    "problem": ("SELECT p.title, p.description, p.request, (SELECT name FROM enterprises WHERE id = p.enterprise_id),"
-                " p.record_no, NULL AS initials_of FROM problems p WHERE p.id = ?"),
+              " v.record_no, NULL AS initials_of", "visits v", "v.id"),
+    "problem": ("p.title, p.description, p.request, (SELECT name FROM enterprises WHERE id = p.enterprise_id),"
+                " p.record_no, NULL AS initials_of", "problems p", "p.id"),
 }
+_STORED_SOURCES = {kind: f"SELECT {cols} FROM {table} WHERE {id_col} = ?" for kind, (cols, table, id_col) in
+                   _SOURCES.items()}
 SEARCH_KINDS = {"enterprises": "enterprise", "visits": "visit", "problems": "problem"}
 
 
@@ -130,3 +176,33 @@ def reindex_stored(conn: sqlite3.Connection, kind: str, row_id: str) -> None:
     if row is not None:
         *parts, initials_of = tuple(row)
         reindex(conn, kind, row_id, *parts, initials_of=initials_of)
+
+
+_FULLWIDTH_ALNUM = re.compile("[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")
+
+
+def refresh_normalized(conn: sqlite3.Connection) -> int:
+    """For a migration: rewrite the search rows of enterprises that the current `normalized()` / `initials()` index
+    differently from the version before them — full-width letters or digits, brackets between characters, Latin
+    words (their initials) — and of their visits and problems, which hold their names. Running text of visits
+    and problems is not scanned (at ten cities' scale that alone reads most of the file); a full-width letter
+    there is found once the record is next saved. Returns the number of enterprises."""
+    changed = []
+    for row_id, *parts, initials_of in conn.execute(
+            f"SELECT id, {_SOURCES['enterprise'][0]} FROM enterprises WHERE deleted = 0").fetchall():
+        if (any(p and _FULLWIDTH_ALNUM.search(p) for p in parts) or _WORD.search(initials_of)
+                or _JOINERS.search(unicodedata.normalize("NFKC", parts[0]))):
+            reindex(conn, "enterprise", row_id, *parts, initials_of=initials_of)
+            changed.append(row_id)
+    for row_id in changed:
+        reindex_named_after(conn, row_id)
+    return len(changed)
+
+
+def reindex_named_after(conn: sqlite3.Connection, enterprise_id: str) -> None:
+    """After an enterprise's name changed: its visits' and problems' search rows hold that name, so they are found
+    by the name the lists show, not the old one."""
+    for kind, sql in (("visit", "SELECT visit_id FROM visit_enterprises WHERE enterprise_id = ? AND deleted = 0"),
+                      ("problem", "SELECT id FROM problems WHERE enterprise_id = ? AND deleted = 0")):
+        for (row_id,) in conn.execute(sql, (enterprise_id,)).fetchall():
+            reindex_stored(conn, kind, row_id)

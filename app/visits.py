@@ -12,7 +12,7 @@ from app.context import Context
 from app.enterprises import STATUSES as ENTERPRISE_STATUSES
 from app.errors import NotFoundError, ValidationError
 from app.problems import ProblemInput, ProblemService
-from app.textsearch import match_clause, reindex
+from app.textsearch import like_pattern, match_clause, reindex
 from app.validate import a_date, choice, phone, text
 
 KINDS = ("实地走访", "座谈会", "电话沟通", "视频连线", "政策宣讲")
@@ -224,14 +224,19 @@ class VisitService:
         if f.text.strip():
             match = match_clause("v.id", "visit", f.text)
             if match is None:
-                clauses.append("v.record_no LIKE ?")
-                params.append(f"%{f.text.strip()}%")
+                clauses.append("v.record_no LIKE ? ESCAPE '\\'")
+                params.append(like_pattern(f.text.strip()))
             else:
                 clauses.append(match[0])
                 params += match[1]
         return " AND ".join(clauses), params
 
-    def list_ids(self, f: VisitFilter, sort_key: str | None = "visit_date", descending: bool = True) -> list[str]:
+    def list_ids(self, f: VisitFilter, sort_key: str | None = "visit_date", descending: bool = True,
+                 limit: int | None = None) -> list[str]:
+        return self.ctx.store.column(*self.list_query(f, sort_key, descending), limit)
+
+    def list_query(self, f: VisitFilter, sort_key: str | None = "visit_date", descending: bool = True) -> tuple:
+        """(SQL, parameters) of the ordered ids: list_ids runs it; tests read its EXPLAIN QUERY PLAN."""
         where, params = self._where(f)
         order = SORT_COLUMNS.get(sort_key or "visit_date", "v.visit_date")
         extra = ""
@@ -240,8 +245,10 @@ class VisitService:
         elif order == "problems":
             extra = ", (SELECT count(*) FROM problems p WHERE p.visit_id = v.id AND p.deleted = 0) AS problems"
         direction = "DESC" if descending else "ASC"
-        sql = f"SELECT v.id{extra} FROM visits v WHERE {where} ORDER BY {order} {direction}, v.record_no {direction}"
-        return [r[0] for r in self.ctx.store.query(sql, tuple(params))]
+        # Ties in the same direction, so visits_list serves the default order without a sort.
+        sql = (f"SELECT v.id{extra} FROM visits v WHERE {where} "
+               f"ORDER BY {order} {direction}, v.record_no {direction}, v.id {direction}")
+        return sql, tuple(params)
 
     def count(self, f: VisitFilter) -> int:
         where, params = self._where(f)

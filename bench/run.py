@@ -335,8 +335,8 @@ def child_bare(db: Path, heavy: list[str]) -> dict:
     typed = []
     for text in TYPED:
         q = match_query(text)
-        sql = (f"SELECT e.id {live} AND e.id IN (SELECT row_id FROM search_index WHERE search_index MATCH ? "
-               "AND kind = 'enterprise') ORDER BY e.name_initials, e.name, e.id")
+        sql = (f"SELECT e.id {live} AND e.id IN (SELECT row_id FROM search_rows WHERE docid IN (SELECT rowid FROM "
+               "search_index_enterprise WHERE search_index_enterprise MATCH ?)) ORDER BY e.name_initials, e.name, e.id")
         typed.append(timed(lambda s=sql, q=q: m.load(s, (q,)), t.viewport))
     out["list.enterprises_search_typed"] = typed
 
@@ -465,7 +465,8 @@ def measure_search(db: Path, reps: int) -> dict:
             def bare(fts=fts, q=q):
                 if fts is None:
                     return raw.execute("SELECT id FROM enterprises WHERE name LIKE ?", (f"%{q}%",)).fetchall()
-                return raw.execute("SELECT row_id FROM search_index WHERE search_index MATCH ? AND kind = 'enterprise'",
+                return raw.execute("SELECT row_id FROM search_rows WHERE docid IN (SELECT rowid FROM "
+                                   "search_index_enterprise WHERE search_index_enterprise MATCH ?)",
                                    (fts,)).fetchall()
 
             fns = {"list": lambda q=q: ents.list_ids(EnterpriseFilter(text=q)), "picker": lambda q=q: ents.search(q),
@@ -481,11 +482,8 @@ def measure_search(db: Path, reps: int) -> dict:
                 samples[k] += times[k]
             per_query[q] = {"rows": found["list"], "bare_rows": found["bare"],
                             **{f"{k}_ms": round(1000 * statistics.median(v), 2) for k, v in times.items()}}
-        plan = [tuple(r) for r in services.store.query(
-            "EXPLAIN QUERY PLAN SELECT e.id FROM enterprises e JOIN units u ON u.id = e.unit_id WHERE e.deleted = 0 "
-            "AND e.archived = 0 AND (e.id IN (SELECT row_id FROM search_index WHERE search_index MATCH ? AND kind = ?) "
-            "OR e.uscc LIKE ?) ORDER BY e.name_initials ASC, e.name, e.name, e.id",
-            (match_query("科技"), "enterprise", "科技%"))]
+        sql, params = ents.list_query(EnterpriseFilter(text="科技"))
+        plan = [tuple(r) for r in services.store.query(f"EXPLAIN QUERY PLAN {sql}", params)]
     finally:
         raw.close()
         services.close()
@@ -746,6 +744,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", help=f"comma-separated parts: {','.join(PARTS)} (default all)")
     ap.add_argument("--bundle", action="store_true", help="measure bench_bundle.py again instead of reading its file")
     ap.add_argument("--fresh", action="store_true", help="generate the dataset again")
+    ap.add_argument("--dataset", type=Path, help="measure on this database (a copy of it) instead of the generated one, "
+                    "e.g. one made earlier by generate.py --out; opening it migrates the copy")
     ap.add_argument("--profile", type=Path, help="also run the GUI child once under cProfile, stats to this file "
                                                  "(python -m pstats FILE); its figures are not used")
     ap.add_argument("--out", type=Path, default=RESULTS_FILE, help="results file (default bench/results.json)")
@@ -788,9 +788,9 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         if parts & {"start", "search", "gui"}:
             t0 = time.perf_counter()
-            cache = gen.cached(scale, args.seed, fresh=args.fresh)
+            cache = args.dataset or gen.cached(scale, args.seed, fresh=args.fresh)
             meta = gen.read_meta(cache) or {}
-            res["dataset"] = {"db": str(cache.relative_to(ROOT)), "bytes": cache.stat().st_size,
+            res["dataset"] = {"db": str(cache), "bytes": cache.stat().st_size,
                               "counts": meta.get("counts"), "generated_seconds": meta.get("seconds"),
                               "generated_on": meta.get("on"), "ready_seconds": round(time.perf_counter() - t0, 1)}
             db = work / "bench.db"
@@ -799,7 +799,7 @@ def main(argv: list[str] | None = None) -> int:
             heavy_visits = heavy_enterprises(db)
             heavy = [h[0] for h in heavy_visits]
             res["dataset"]["heavy_enterprises"] = heavy_visits
-            log(f"数据：{cache.relative_to(ROOT)}（{cache.stat().st_size / 1e9:.2f} GB），企业 "
+            log(f"数据：{cache}（{cache.stat().st_size / 1e9:.2f} GB），企业 "
                 f"{(meta.get('counts') or {}).get('enterprises', '?'):,} 家")
             if "search" in parts:
                 log(f"搜索：{len(QUERIES)} 个查询 × {reps} 次…")

@@ -39,6 +39,13 @@ def latest_version() -> int:
     return len(_migrations())
 
 
+def synced_version() -> int:
+    """The schema version sync packages carry: the newest migration that changed what travels. Migrations of local,
+    derived data (`LOCAL_ONLY = True`: indexes, enterprise_facts) do not count, so an upgraded station's packages
+    still import at a hub that has not been upgraded yet."""
+    return max(m.VERSION for m in _migrations() if not getattr(m, "LOCAL_ONLY", False))
+
+
 class Store:
     """A connection plus the transaction discipline every service uses.
 
@@ -106,6 +113,15 @@ class Store:
 
     def query(self, sql: str, params: tuple | dict = ()) -> list[sqlite3.Row]:
         return self.conn.execute(sql, params).fetchall()
+
+    def column(self, sql: str, params: tuple | dict = (), limit: int | None = None) -> list:
+        """The first column of every row (the first `limit` rows), as a plain list: the ordered ids behind a list of
+        100,000+ rows, without building a Row object for each (a third of the time at that size)."""
+        if limit is not None:
+            sql += f" LIMIT {int(limit)}"
+        cur = self.conn.cursor()
+        cur.row_factory = None
+        return [r[0] for r in cur.execute(sql, params)]
 
     def one(self, sql: str, params: tuple | dict = ()) -> sqlite3.Row | None:
         return self.conn.execute(sql, params).fetchone()

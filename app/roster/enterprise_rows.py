@@ -16,7 +16,7 @@ from app.errors import ValidationError
 from app.reference import ReferenceService, UnitMatcher
 from app.roster.plan import RowPlan
 from app.roster.values import code_text, phone_text, plain_text, shown, split_list
-from app.textsearch import index_new, initials, reindex_stored
+from app.textsearch import index_new, initials, reindex_named_after, reindex_stored
 from app.validate import name_key
 
 ACTION = "导入企业名单"
@@ -187,5 +187,7 @@ def write(w, plans: list[RowPlan]) -> tuple[int, int]:
             w.update("enterprises", p.target_id, changes, action=ACTION)
             if _INDEXED & changes.keys():
                 reindex_stored(w.conn, "enterprise", p.target_id)
+            if "name" in changes:
+                reindex_named_after(w.conn, p.target_id)
             updated += 1
     return len(ids), updated

@@ -82,7 +82,10 @@ def check_database(db: Path) -> None:
         assert [r[0] for r in conn.execute("PRAGMA integrity_check")] == ["ok"]
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
         # FTS5's own consistency check (raises when the index and its shadow tables disagree); changes nothing.
-        conn.execute("INSERT INTO search_index (search_index) VALUES ('integrity-check')")
+        from app.textsearch import FTS_TABLES
+
+        for table in FTS_TABLES.values():
+            conn.execute(f"INSERT INTO {table} ({table}) VALUES ('integrity-check')")
     finally:
         conn.close()
 

@@ -12,7 +12,7 @@ from app.services import Services
 # Local bookkeeping that legitimately differs between databases holding the same records.
 LOCAL_TABLES = {"settings", "outbox", "sync_seen", "relay_ops", "waiting_ops", "field_versions", "sync_conflicts",
                 "sync_aliases", "packages_in", "packages_out", "sync_acks", "enrolled_installations", "trusted_hubs",
-                "search_index", "search_rows", "audit_log"}
+                "search_index_enterprise", "search_index_visit", "search_index_problem", "search_rows", "audit_log"}
 
 
 def site(root: Path, name: str, role: str, unit: str, operator: str = "王磊") -> Services:

@@ -398,7 +398,7 @@ def _fingerprint(path: Path) -> dict:
             "events": q("SELECT kind, on_date, from_status, to_status, note FROM problem_events"),
             "outbox": q("SELECT table_name, op, count(*) FROM outbox GROUP BY 1, 2"),
             "audit": q("SELECT action, table_name, count(*) FROM audit_log GROUP BY 1, 2"),
-            "search": q("SELECT kind, count(*) FROM search_index GROUP BY 1"),
+            "search": q("SELECT kind, count(*) FROM search_rows GROUP BY 1"),
             "cadres": q("SELECT name, role, rank, post, active FROM cadres"),
         }
     finally:

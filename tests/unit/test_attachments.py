@@ -297,9 +297,12 @@ def test_migration_from_version_1_keeps_data_and_backs_up(tmp_path, monkeypatch)
     monkeypatch.setattr(store_mod, "_migrations", lambda: real[:1])
     old = Services.open(path)
     old.initialise(role="station", unit_name="金水区", operator="张三")
-    ent = old.enterprises.create(
-        {"uscc": make_uscc(7), "name": "郑州老库企业有限公司", "unit_id": old.installation.unit_id}
-    ).id
+    # Written as version 1 stored it (today's services expect today's tables).
+    ent = "01900000-0000-7000-8000-000000000001"
+    with old.store.transaction() as conn:
+        conn.execute("INSERT INTO enterprises (id, origin, updated_at, updated_by, uscc, name, unit_id) "
+                     "VALUES (?,?,?,?,?,?,?)", (ent, "I-TEST", "2025-01-01T00:00:00Z", "张三",
+                                                make_uscc(7), "郑州老库企业有限公司", old.installation.unit_id))
     assert old.store.scalar("PRAGMA user_version") == 1
     assert old.store.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'attachments'") == 0
     old.close()
@@ -309,6 +312,7 @@ def test_migration_from_version_1_keeps_data_and_backs_up(tmp_path, monkeypatch)
     try:
         assert svc.store.scalar("PRAGMA user_version") == latest_version()
         assert svc.enterprises.get(ent)["name"] == "郑州老库企业有限公司"
+        assert svc.store.scalar("SELECT count(*) FROM enterprise_facts WHERE enterprise_id = ?", (ent,)) == 1
         assert svc.installation.operator == "张三"
         assert svc.store.scalar("PRAGMA integrity_check") == "ok"
         att = svc.attachments.add("enterprises", ent, write(tmp_path / "scans", "营业执照.png", png_bytes()))

@@ -190,7 +190,7 @@ def test_failure_mid_visit_save_leaves_no_rows(svc, world, monkeypatch):
     after = table_counts(svc.store)
     assert {k: after[k] for k in after if k != "settings"} == {k: before[k] for k in before if k != "settings"}
     assert svc.enterprises.get(b)["status"] == status_before  # the 停产 status seen is rolled back too
-    assert svc.store.scalar("SELECT count(*) FROM search_index WHERE kind = 'visit'") == 0
+    assert svc.store.scalar("SELECT count(*) FROM search_rows WHERE kind = 'visit'") == 0
     assert not svc.store.conn.in_transaction
 
 

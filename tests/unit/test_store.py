@@ -17,7 +17,7 @@ from tests.unit.conftest import file_hash
 EXPECTED_TABLES = {
     "settings", "units", "vocabulary", "deadline_templates", "work_groups", "cadres", "enterprises", "assignments",
     "visits", "visit_enterprises", "visit_cadres", "visit_attendees", "problems", "problem_events", "audit_log",
-    "outbox", "search_index",
+    "outbox", "search_index_enterprise", "search_index_visit", "search_index_problem", "enterprise_facts",
 }
 DISTRICTS = {"郑东新区", "郑州经开区", "郑州高新区", "郑州航空港区", "中原区", "二七区", "管城回族区", "金水区", "惠济区",
              "上街区", "巩义市", "荥阳市", "新密市", "新郑市", "登封市", "中牟县"}
@@ -285,3 +285,10 @@ def test_transaction_rolls_back_on_error(fresh):
     with fresh.transaction():
         fresh.conn.execute("INSERT INTO settings (key, value) VALUES ('a', '1')")
     assert fresh.reopen().scalar("SELECT value FROM settings WHERE key = 'a'") == "1"
+
+
+def test_packages_carry_the_version_of_what_travels():
+    """Migration 5 changed only local, derived data: packages still say 4, so a hub not yet upgraded reads them."""
+    from db.store import latest_version, synced_version
+
+    assert latest_version() >= 5 and synced_version() == 4
