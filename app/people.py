@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from functools import lru_cache
 
 from app.clock import today
 from app.context import Context
@@ -57,6 +58,12 @@ CADRE_SORT = {
     "visits_year": VISITS_YEAR_SQL,
     "active": "CASE WHEN c.active = 1 THEN 0 ELSE 1 END",
 }
+
+
+@lru_cache(maxsize=65536)
+def _name_initials(name: str) -> str:
+    """Pinyin initials of a cadre's name, kept for the names a hub has (initials() keeps only 4,096 texts)."""
+    return initials(name)
 
 
 def _cadre_matches(row, needle: str) -> bool:
@@ -120,6 +127,45 @@ class PeopleService:
         if active_only:
             sql += " AND c.active = 1"
         return [dict(r) for r in self.ctx.store.query(sql + " ORDER BY c.name", tuple(params))]
+
+    def find_cadres(self, text: str, *, limit: int = 50, active_only: bool = True,
+                    unit_id: str | None = None) -> list[dict]:
+        """Cadres for a typed name, unit name or the start of the name's pinyin initials (李娜: 李, 娜, 李娜, l, ln),
+        at most `limit`: `unit_id`'s cadres first, then exact names, names starting with the text, the rest, each by
+        name. Empty text: the first `limit` cadres in that order. For pickers over a city hub's 50,000 cadres (what
+        `cadres()` lists whole)."""
+        needle = unicodedata.normalize("NFKC", text or "").strip().lower()
+        clauses, params = ["c.deleted = 0"], []
+        if active_only:
+            clauses.append("c.active = 1")
+        if needle.isascii() and needle.isalpha():
+            names = [n for n in self._names(active_only) if _name_initials(n).startswith(needle)]
+            if not names:
+                return []
+            clauses.append("c.name IN (SELECT value FROM json_each(?))")
+            params.append(json.dumps(names))
+        elif needle:
+            escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            clauses.append("(c.name LIKE ? ESCAPE '\\' OR u.name LIKE ? ESCAPE '\\')")
+            params += [f"%{escaped}%"] * 2
+        rows = self.ctx.store.query(
+            "SELECT c.id, c.name, c.role, c.post, c.unit_id, u.name AS unit_name FROM cadres c "
+            f"JOIN units u ON u.id = c.unit_id WHERE {' AND '.join(clauses)} ORDER BY c.unit_id IS ? DESC, "
+            "c.name = ? DESC, substr(c.name, 1, length(?)) = ? DESC, c.name, u.sort, c.id LIMIT ?",
+            (*params, unit_id, needle, needle, needle, int(limit)))
+        return [dict(r) for r in rows]
+
+    def _names(self, active_only: bool) -> list[str]:
+        active = " AND active = 1" if active_only else ""
+        return [r[0] for r in self.ctx.store.query(f"SELECT DISTINCT name FROM cadres WHERE deleted = 0{active}")]
+
+    def cadre_names(self, ids) -> dict[str, str]:
+        """{id: name} of these cadres (deleted ones too: the 操作记录 names whoever acted then)."""
+        ids = list(dict.fromkeys(i for i in ids if i))
+        if not ids:
+            return {}
+        return dict(self.ctx.store.query("SELECT id, name FROM cadres WHERE id IN (SELECT value FROM json_each(?))",
+                                         (json.dumps(ids),)))
 
     # -- work groups -------------------------------------------------------------------------------
     def add_work_group(self, name: str, unit_id: str, leader_cadre_id: str | None = None, note: str = "") -> str:

@@ -20,8 +20,9 @@ from db.store import Store, open_store
 
 
 class Services:
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, *, checked: bool = False):
         self.store = store
+        self.checked = checked  # the whole file passed PRAGMA quick_check when it was opened
         self.ctx = Context(store)
         self.reference = ReferenceService(self.ctx)
         self.people = PeopleService(self.ctx)
@@ -56,7 +57,8 @@ class Services:
     @classmethod
     def open(cls, path, *, check: bool = False) -> Services:
         """check=True: quick_check first (GUI start); a damaged file raises DatabaseDamagedError."""
-        return cls(open_store(path, check=check))
+        store = open_store(path, check=check)
+        return cls(store, checked=check and store.path != ":memory:")
 
     @property
     def installation(self) -> Installation:

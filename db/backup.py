@@ -84,17 +84,22 @@ def take(conn: sqlite3.Connection, db_path: str | Path, reason: str, *, when: da
     while dest.exists():  # two backups in the same millisecond (e.g. before an import, then before an export)
         n += 1
         dest = folder / f"{base}-{n}.db"
-    copy_database(conn, dest, what="备份")
+    copy_database(conn, dest, what="备份", stale=f"{Path(db_path).stem}_*.part")
     backup = parse(dest)
     assert backup is not None, dest
     return backup
 
 
-def copy_database(conn: sqlite3.Connection, dest: Path, *, what: str) -> None:
-    """Backup API → `dest.part`, fsync, quick_check, rename, fsync the folder. No partial `dest` ever exists."""
+def copy_database(conn: sqlite3.Connection, dest: Path, *, what: str, stale: str | None = None) -> None:
+    """Backup API → `dest.part`, fsync, quick_check, rename, fsync the folder. No partial `dest` ever exists.
+
+    `stale`: a pattern of `.part` files left in the folder by copies that were killed or ran out of space, removed
+    first — only this database's (one process has it open): another database's backup in the same folder may be
+    under way. Without it, only an old `dest.part` is removed."""
     tmp = dest.with_name(dest.name + ".part")
-    for stale in dest.parent.glob("*.part"):  # left by a copy that was killed or ran out of space
-        stale.unlink(missing_ok=True)
+    for old in dest.parent.glob(stale or tmp.name):
+        if old.name.endswith(".part"):
+            old.unlink(missing_ok=True)
     try:
         target = sqlite3.connect(str(tmp), isolation_level=None)
         try:

@@ -1,4 +1,5 @@
-"""run_gui(): QApplication, bundled font, style, crash handler, one instance per database, the damaged-database
+"""run_gui(): QApplication, bundled font, style, crash handler, one instance per database, the whole-file check
+(before the window only when app/integrity.py finds a reason, otherwise in the background), the damaged-database
 recovery path, first-run setup, then the main window — reopened in place after a restore from backup."""
 
 from __future__ import annotations
@@ -7,8 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox
 
 from app import APP_NAME, APP_NAME_EN
 from app.clock import SHANGHAI
@@ -84,11 +85,15 @@ def _session_loop(app: QApplication, db_path: Path, lock) -> int:
 
 
 def open_or_recover(db_path: Path) -> Services | None:
-    """Open the database after a quick check; a damaged one is set aside and the newest good backup offered."""
-    from app import backups
+    """Open the database, checking the whole file first when app/integrity.py finds a reason to (otherwise the
+    window checks it in the background); a damaged one is set aside and the newest good backup offered."""
+    from app import backups, integrity
 
+    reason = integrity.reason_to_check(db_path)
+    if reason:
+        log.info("checking %s before the window: %s", db_path, reason)
     try:
-        return Services.open(db_path, check=True)
+        services = Services.open(db_path, check=reason is not None)
     except DatabaseDamagedError as exc:
         log.error("damaged database %s: %s", db_path, exc.message)
         good = backups.newest_good_backup(db_path)
@@ -108,17 +113,23 @@ def open_or_recover(db_path: Path) -> Services | None:
         except AppError as again:
             tell("critical", "恢复失败", again.message)
             return None
+        integrity.check_passed(db_path)
         tell("info", "已恢复", f"已用 {when} 的备份恢复数据库。\n损坏的文件保存在：{aside}")
         return services
     except AppError as exc:
         tell("critical", "无法打开数据库", exc.message)
         return None
+    if reason:
+        integrity.check_passed(db_path)
+    return services
 
 
 def _session(app: QApplication, services: Services, db_path: Path, lock) -> int:
+    from app import integrity
     from ui.settings import Settings
     from ui.tasks import TaskRunner
 
+    integrity.session_started(db_path)  # removed (closed) below only when the session ends cleanly
     settings = Settings(db_path.parent / "settings.ini" if db_path.parent.exists() else None)
     tasks = TaskRunner()
     load_demo = False
@@ -128,6 +139,7 @@ def _session(app: QApplication, services: Services, db_path: Path, lock) -> int:
         setup = SetupDialog(services)
         if setup.exec() != SetupDialog.DialogCode.Accepted:
             services.close()
+            integrity.session_ended(db_path)
             return 0
         load_demo = setup.load_demo
 
@@ -136,6 +148,7 @@ def _session(app: QApplication, services: Services, db_path: Path, lock) -> int:
     window = MainWindow(services, settings, tasks)
     lock.activate_requested.connect(window.bring_forward)
     window.show()
+    check = None if services.checked else BackgroundCheck(window, tasks, db_path)
     if load_demo:
         window.load_demo()
     else:
@@ -143,12 +156,94 @@ def _session(app: QApplication, services: Services, db_path: Path, lock) -> int:
     log.info("GUI started on %s", db_path)
     code = app.exec()
     lock.activate_requested.disconnect(window.bring_forward)
+    if check is not None:
+        check.stop()
     tasks.wait_idle()
-    backup_at_exit(services)
+    record = integrity.read_record(db_path)
+    if record is not None and record.damaged:  # a backup of a damaged file fails its own check: do not try
+        log.warning("no backup at exit: %s is damaged (%s)", db_path, record.damaged)
+    else:
+        backup_at_exit(services)
     services.close()
+    integrity.session_ended(db_path)
     restart = window.restart_requested
     window.deleteLater()
     return RESTART_CODE if restart else code
+
+
+CHECK_DELAY_MS = 1000
+
+
+def damage_found(window, detail: str) -> bool:
+    """Tell the user the background check found the file damaged; True: reopen now to restore (tests replace this)."""
+    box = QMessageBox(QMessageBox.Icon.Critical, f"{APP_NAME} · 数据库已损坏",
+                      f"后台检查发现数据库文件已损坏。\n检查结果：{detail}\n\n"
+                      "请尽快用备份恢复：点“重新打开并恢复”，程序会关闭窗口、重新检查数据库，"
+                      "并提供用最新的完好备份恢复。损坏的文件会原样保存在数据库旁的 damaged 文件夹中，"
+                      "不会被覆盖或删除；已自动保存的草稿不受影响。\n\n"
+                      "也可以稍后处理：下次打开程序时同样会提示恢复。在此之前录入的内容可能无法保存。", parent=window)
+    reopen = box.addButton("重新打开并恢复", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("稍后处理", QMessageBox.ButtonRole.RejectRole)
+    box.exec()
+    return box.clickedButton() is reopen
+
+
+class BackgroundCheck(QObject):
+    """The whole-file check a start skipped (app/integrity.py): on a connection of its own, a moment after the
+    window has appeared, without a busy cursor; damage found is said at once, with the way to restore."""
+
+    def __init__(self, window, tasks, db_path: Path, delay_ms: int | None = None):
+        super().__init__(window)
+        self.window, self.tasks, self.db_path = window, tasks, db_path
+        self.check = None
+        self.outcome: str | None = None  # "ok", "damaged" or "cancelled" once known
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._start)
+        self._timer.start(CHECK_DELAY_MS if delay_ms is None else delay_ms)
+
+    def stop(self) -> None:
+        """The window is closing: do not start, or stop the check running (SQLite is interrupted)."""
+        self._timer.stop()
+        if self.check is not None:
+            self.check.cancel()
+
+    def _start(self) -> None:
+        from app import integrity
+        from ui.tasks import Cancelled
+
+        check = self.check = integrity.QuickCheck(self.db_path)
+
+        def work(_progress):
+            try:
+                return check.run()
+            except integrity.CheckCancelled:
+                raise Cancelled() from None
+
+        log.info("checking %s in the background", self.db_path)
+        self.tasks.run(work, on_done=self._done, on_error=self._failed,
+                       on_cancelled=lambda: setattr(self, "outcome", "cancelled"), quiet=True, label="正在检查数据库…")
+
+    def _done(self, problem: str | None) -> None:
+        from app import integrity
+
+        if problem is None:
+            integrity.check_passed(self.db_path)
+            self.outcome = "ok"
+            log.info("background check of %s passed", self.db_path)
+            return
+        self.outcome = "damaged"
+        log.error("background check: %s is damaged: %s", self.db_path, problem)
+        integrity.check_failed(self.db_path, problem)
+        warning = QLabel("数据库已损坏：请重新打开程序，按提示用备份恢复　")
+        warning.setStyleSheet("color: #c62828; font-weight: bold;")
+        self.window.statusBar().addPermanentWidget(warning)
+        if damage_found(self.window, problem):
+            self.window.request_restart()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.outcome = "failed"
+        log.warning("background check of %s did not run: %s", self.db_path, exc)
 
 
 def backup_at_exit(services: Services) -> None:

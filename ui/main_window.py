@@ -62,6 +62,10 @@ def continue_new_visit(parent: QWidget, when: str) -> bool:
     return box.clickedButton() is go_on
 
 
+def _follows_data_changed(page: QWidget) -> bool:
+    return getattr(page, "follows_data_changed", False)
+
+
 PAGES = (("home", "工作台"), ("enterprises", "企业"), ("visits", "走访"), ("problems", "问题"), ("people", "干部"),
          ("stats", "统计"), ("sync", "数据同步"))
 
@@ -157,10 +161,13 @@ class MainWindow(PreserveGeometry, QMainWindow):
                 view.refresh()
 
     def _data_changed(self) -> None:
-        """Refresh the visible page now and the others (already built) when they are next shown."""
+        """Refresh the visible page now and the others (already built) when they are next shown; a page that follows
+        data_changed itself (the 问题 page) has refreshed already and is left alone."""
         current = self.page_key()
-        self._stale = {k for k in self.pages if k != current}
-        self.page(current).refresh()
+        self._stale = {k for k, v in self.pages.items() if k != current and not _follows_data_changed(v)}
+        page = self.page(current)
+        if not _follows_data_changed(page):
+            page.refresh()
 
     def _wire_bus(self) -> None:
         b = self.bus
@@ -198,7 +205,7 @@ class MainWindow(PreserveGeometry, QMainWindow):
         action(m, "新建企业", self._new_enterprise, "Ctrl+Shift+E", "act_new_enterprise")
         self.find_action = action(m, "查找", self._focus_search, "Ctrl+F", "act_find")
         self.print_action = action(m, "打印…", self._print, "Ctrl+P", "act_print")
-        action(m, "刷新", self._data_changed, "F5", "act_refresh")
+        action(m, "刷新", lambda: self.bus.data_changed.emit(), "F5", "act_refresh")
         m.addSeparator()
         for i, (key, label) in enumerate(PAGES, start=1):
             action(m, f"转到“{label}”", lambda _=False, k=key: self.show_page(k), f"Ctrl+{i}")

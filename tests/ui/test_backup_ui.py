@@ -4,7 +4,6 @@ damaged-database path at start."""
 from __future__ import annotations
 
 import os
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from PySide6.QtCore import Qt, QTimer
 
 from app import uscc
 from app.services import Services
+from tests.damage import damage_table
 from ui import app as gui_app
 from ui.dialogs import settings_dialog
 from ui.dialogs.settings_dialog import SettingsDialog
@@ -139,15 +139,7 @@ def _damaged_with_backup(path: Path) -> None:
     svc.backups.take("manual")
     svc.store.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     svc.close()
-    conn = sqlite3.connect(path)
-    pages = [r[0] for r in conn.execute("SELECT pageno FROM dbstat WHERE name = 'enterprises'")]
-    size = conn.execute("PRAGMA page_size").fetchone()[0]
-    conn.close()
-    data = bytearray(path.read_bytes())
-    for p in pages:
-        data[(p - 1) * size + 8:(p - 1) * size + 300] = os.urandom(292)
-    path.write_bytes(bytes(data))
-
+    damage_table(path)
 
 def test_damaged_database_at_start_offers_the_newest_backup(tmp_path, monkeypatch):
     db = tmp_path / "zhuqi.db"

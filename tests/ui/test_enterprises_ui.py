@@ -151,6 +151,7 @@ def test_save_error_shown_at_field_and_edit_recorded(qtbot, view, services):
     qtbot.keyClick(dialog.phone_edit, Qt.Key.Key_Return)  # Enter saves
     assert not dialog.isVisible()
     assert services.enterprises.get(ent)["contact_phone"] == "0371-67891234"
+    view.detail.tabs.setCurrentWidget(view.detail.history_table)  # 操作记录 is read when its tab is shown
     history = view.detail.history_model
     texts = [history.row_dict(r)["changes"] for r in range(history.rowCount())]
     assert any("联系电话：138****5678 → 0371-****1234" in t for t in texts)
@@ -217,10 +218,10 @@ def test_filters_narrow_the_list(populated, view, services):
     assert _names(view) == ["郑州宇通客车股份有限公司"]
     new_cadre = services.people.add_cadre("赵敏", services.installation.unit_id)
     services.people.assign(new_cadre, populated["huaxin"])
-    view.refresh()  # picks up cadres added meanwhile
-    pick(view.cadre_combo, new_cadre)
+    view.refresh()
+    view.cadre_combo.select(new_cadre)  # typing a name or initials finds it: tests/ui/test_cadre_filter.py
     assert _names(view) == ["金水区华信软件科技有限公司"]
-    pick(view.cadre_combo, populated["li_na"])
+    view.cadre_combo.select(populated["li_na"])
     assert _names(view) == ["郑州三全食品股份有限公司"]
     pick(view.cadre_combo, None)
     view.not_visited_check.click()
@@ -287,6 +288,7 @@ def test_detail_tabs_show_data(qtbot, populated, view, bus, caplog):
     assert detail.tabs.tabText(1) == "走访记录（1）" and detail.tabs.tabText(2) == "问题（1）"
     assert detail.tabs.tabText(3) == "包联干部（1）"
     assert detail.problem_table.model().index(0, 3).data() == "待交办"
+    detail.tabs.setCurrentWidget(detail.history_table)
     actions = [detail.history_model.row_dict(r)["action"] for r in range(detail.history_model.rowCount())]
     assert "新建企业" in actions and "建立包联关系" in actions
 

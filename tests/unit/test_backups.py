@@ -3,7 +3,9 @@ damaged-database and full-disk paths that must never lose what is already saved.
 
 from __future__ import annotations
 
+import importlib
 import os
+import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,8 +17,11 @@ from app import backups
 from app.datadir import _drive_kind
 from app.errors import DatabaseDamagedError, StoreError, ValidationError
 from app.services import Services
+from app.textsearch import FTS_TABLES
 from db import backup
 from db.backup import KEEP_DAYS, KEEP_HOURS, KEEP_MONTHS, KEEP_WEEKS
+from db.store import latest_version
+from tests.damage import damage_table
 
 T0 = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)  # a Monday
 
@@ -289,11 +294,22 @@ def test_restore_of_an_older_schema_migrates_it(svc, db_path, monkeypatch):
     for table in ("sync_seen", "relay_ops", "waiting_ops", "field_versions", "sync_conflicts", "sync_aliases",
                   "packages_in", "packages_out", "sync_acks"):  # what version 3 did not have
         conn.execute(f"DROP TABLE {table}")
+    # ... nor what version 5 added (db/facts.py, db/migrations/0005_list_speed.py)
+    for (trigger,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall():
+        conn.execute(f"DROP TRIGGER {trigger}")
+    v5 = importlib.import_module("db.migrations.0005_list_speed")
+    for index in re.findall(r"CREATE (?:UNIQUE )?INDEX (\w+)", v5.SQL):
+        conn.execute(f"DROP INDEX IF EXISTS {index}")
+    for table in ("enterprise_facts", *FTS_TABLES.values()):
+        conn.execute(f"DROP TABLE {table}")
+    conn.execute("CREATE VIRTUAL TABLE search_index USING fts5(kind UNINDEXED, row_id UNINDEXED, uni, bi, words, "
+                 "tokenize = 'unicode61')")
     conn.execute("PRAGMA user_version = 3")
     conn.commit()
     conn.close()
     svc.backups.restore(chosen.path)
-    assert svc.store.scalar("PRAGMA user_version") == 4
+    assert svc.store.scalar("PRAGMA user_version") == latest_version()
+    assert svc.store.scalar("SELECT count(*) FROM enterprise_facts") == svc.store.scalar("SELECT count(*) FROM enterprises")
     assert svc.store.scalar("SELECT count(*) FROM sqlite_master WHERE name = 'sync_acks'") == 1
 
 
@@ -325,15 +341,7 @@ def test_restore_refuses_unusable_backups_and_changes_nothing(svc, tmp_path, dam
 # ---------------------------------------------------------------- damaged database at start
 
 def _damage(path: Path) -> None:
-    """Overwrite the pages of the enterprises table with noise, as a failing disk would."""
-    conn = sqlite3.connect(path)
-    pages = [r[0] for r in conn.execute("SELECT pageno FROM dbstat WHERE name = 'enterprises'")]
-    size = conn.execute("PRAGMA page_size").fetchone()[0]
-    conn.close()
-    data = bytearray(path.read_bytes())
-    for p in pages:
-        data[(p - 1) * size + 8:(p - 1) * size + 200] = os.urandom(192)
-    path.write_bytes(bytes(data))
+    damage_table(path)
 
 
 def test_damaged_database_is_detected_kept_aside_and_recovered(db_path):

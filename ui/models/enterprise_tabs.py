@@ -300,6 +300,20 @@ def _value_text(key: str, value: Any, names: dict[str, str]) -> str:
     return str(value)
 
 
+def referenced_ids(entries: Sequence[dict[str, Any]], key: str) -> set[str]:
+    """The values of `key` (e.g. cadre_id) in the before/after of audit entries: the names describe_change needs."""
+    found: set[str] = set()
+    for entry in entries:
+        for side in ("before", "after"):
+            try:
+                data = json.loads(entry.get(side) or "null")
+            except ValueError:
+                continue
+            if isinstance(data, dict) and data.get(key):
+                found.add(str(data[key]))
+    return found
+
+
 def describe_change(entry: dict[str, Any], names: dict[str, str]) -> str:
     """Readable text of one audit entry: "经营状态：在营 → 停产；地址：…" (personal data masked).
 

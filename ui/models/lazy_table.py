@@ -26,6 +26,7 @@ OBJECT_ROLE = Qt.ItemDataRole.UserRole + 2
 
 PAGE_SIZE = 200
 CACHE_ROWS = 2000
+INDEX_AFTER_LOOKUPS = 8
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 
@@ -64,7 +65,11 @@ class LazyTableModel(QAbstractTableModel):
         *,
         page_size: int = PAGE_SIZE,
         cache_rows: int = CACHE_ROWS,
+        sort_column: int = -1,
+        sort_order: Qt.SortOrder = Qt.SortOrder.AscendingOrder,
     ):
+        """`sort_column`/`sort_order`: the order to start in — the one the view's header will show, so that turning
+        its sorting on finds the list already sorted instead of querying it again."""
         super().__init__(parent)
         if not columns:
             raise ValueError("LazyTableModel needs at least one column")
@@ -73,10 +78,11 @@ class LazyTableModel(QAbstractTableModel):
         self._source = source
         self._page_size = max(1, page_size)
         self._cache_rows = max(self._page_size, cache_rows)
-        self._sort_column = -1
-        self._sort_order = Qt.SortOrder.AscendingOrder
+        self._sort_column = sort_column
+        self._sort_order = sort_order
         self._ids: list[str] = []
         self._index: dict[str, int] | None = None
+        self._lookups = 0  # row_of calls since the ids changed
         self._cache: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._ids = self._query_ids()
 
@@ -122,6 +128,14 @@ class LazyTableModel(QAbstractTableModel):
     def row_of(self, record_id: str) -> int | None:
         """Row that shows `record_id`, or None when it is not in the list."""
         if self._index is None:
+            self._lookups += 1
+            if self._lookups <= INDEX_AFTER_LOOKUPS:
+                # A few lookups (the selection after a reload or sort) scan the list: ~5 ms over 126k ids, where
+                # building the id → row dict costs ~90 ms. Many lookups build it once.
+                try:
+                    return self._ids.index(record_id)
+                except ValueError:
+                    return None
             self._index = {rid: i for i, rid in enumerate(self._ids)}
         return self._index.get(record_id)
 
@@ -197,10 +211,11 @@ class LazyTableModel(QAbstractTableModel):
         old_ids = [self._ids[i.row()] if 0 <= i.row() < len(self._ids) else None for i in old_persistent]
         self._sort_column, self._sort_order = column, order
         self._ids = self._query_ids()
-        self._index = None
+        self._index, self._lookups = None, 0
+        rows = {rid: self.row_of(rid) for rid in dict.fromkeys(old_ids) if rid is not None}  # each record once
         new_persistent = []
         for old, record_id in zip(old_persistent, old_ids, strict=True):
-            row = self.row_of(record_id) if record_id is not None else None
+            row = rows.get(record_id) if record_id is not None else None
             new_persistent.append(QModelIndex() if row is None else self.index(row, old.column()))
         self.changePersistentIndexList(old_persistent, new_persistent)
         self.layoutChanged.emit()
@@ -216,7 +231,7 @@ class LazyTableModel(QAbstractTableModel):
 
     def _reload(self) -> None:
         self._ids = self._query_ids()
-        self._index = None
+        self._index, self._lookups = None, 0
         self._cache.clear()
 
     def _fetch(self, row: int) -> dict[str, Any]:

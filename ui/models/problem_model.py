@@ -84,10 +84,13 @@ class ProblemTableModel(LazyTableModel):
         parent: Any = None,
         *,
         due_soon: int = 3,
+        sort_column: int = -1,
+        sort_order: Qt.SortOrder = Qt.SortOrder.AscendingOrder,
     ):
         self.problems = problems
         self.due_soon = due_soon
-        super().__init__(COLUMNS, ProblemSource(problems, problem_filter or ProblemFilter()), parent)
+        super().__init__(COLUMNS, ProblemSource(problems, problem_filter or ProblemFilter()), parent,
+                         sort_column=sort_column, sort_order=sort_order)
 
     def set_filter(self, problem_filter: ProblemFilter) -> None:
         self.set_source(ProblemSource(self.problems, problem_filter))

@@ -63,8 +63,10 @@ class VisitSource:
 class VisitTableModel(LazyTableModel):
     """Columns 记录编号, 日期, 方式, 走访企业, 参加干部, 问题数, 走访情况; `set_filter` re-queries."""
 
-    def __init__(self, visits: VisitService, visit_filter: VisitFilter | None = None, parent: QObject | None = None):
-        super().__init__(COLUMNS, VisitSource(visits, visit_filter), parent)
+    def __init__(self, visits: VisitService, visit_filter: VisitFilter | None = None, parent: QObject | None = None,
+                 *, sort_column: int = -1, sort_order: Qt.SortOrder = Qt.SortOrder.AscendingOrder):
+        super().__init__(COLUMNS, VisitSource(visits, visit_filter), parent, sort_column=sort_column,
+                         sort_order=sort_order)
         self._visits = visits
 
     @property

@@ -30,7 +30,6 @@ from app.clock import parse_date, today
 from app.errors import AppError, NotFoundError
 from app.privacy import mask_name, mask_phone
 from app.services import Services
-from app.textsearch import initials
 from ui.bus import AppBus
 from ui.dialogs.enterprise_dialog import plain_label
 from ui.models.enterprise_model import STATUS_COLOURS, last_visit_text
@@ -39,6 +38,7 @@ from ui.models.enterprise_tabs import (
     HistoryTableModel,
     ProblemTabModel,
     VisitTabModel,
+    referenced_ids,
 )
 from ui.models.lazy_table import OBJECT_ROLE
 from ui.settings import PreserveGeometry, Settings
@@ -46,6 +46,7 @@ from ui.widgets.tables import make_table, set_table_model
 
 log = logging.getLogger(__name__)
 
+CADRE_CHOICES = 100  # cadres listed in 添加包联 at a time
 ASSIGNMENT_ROLES = ("包联干部", "首席服务官", "服务专员", "金牌店小二", "星级服务员", "工作组组长")
 INFO_FIELDS = (
     ("name", "企业名称"), ("uscc", "统一社会信用代码"), ("unit_name", "所属单位"), ("township", "乡镇街道"),
@@ -67,7 +68,10 @@ def _date_edit(value: str | None = None) -> QDateEdit:
 
 
 class AssignmentDialog(PreserveGeometry, QDialog):
-    """添加包联: pick a cadre (search by name, unit or pinyin initials), the role and the start date."""
+    """添加包联: find a cadre (name, unit or pinyin initials), the role and the start date.
+
+    The list holds at most CADRE_CHOICES cadres — the enterprise's unit's first — and is asked again as the user
+    types: a city hub has 50,000 cadres, too many to list (or hide one by one) in a dialog."""
 
     def __init__(self, services: Services, settings: Settings, ent_id: str, parent: QWidget | None = None):
         super().__init__(parent)
@@ -76,20 +80,17 @@ class AssignmentDialog(PreserveGeometry, QDialog):
         self.services = services
         self.ent_id = ent_id
         self.saved_id: str | None = None
-        current = {a["cadre_id"] for a in services.people.assignments_of_enterprise(ent_id, history=False)}
+        self._current = {a["cadre_id"] for a in services.people.assignments_of_enterprise(ent_id, history=False)}
+        try:
+            self._unit_id = services.enterprises.get(ent_id)["unit_id"]
+        except AppError:
+            self._unit_id = None
         self.search_edit = QLineEdit()
-        self.search_edit.setPlaceholderText("输入姓名、单位或拼音首字母筛选")
+        self.search_edit.setPlaceholderText("输入姓名、单位或拼音首字母查找")
         self.search_edit.setClearButtonEnabled(True)
         self.cadre_list = QListWidget()
         self.cadre_list.setMinimumHeight(220)
-        for c in services.people.cadres():
-            text = f"{c['name']}　{c['unit_name']} · {c['role']}" + (f" · {c['post']}" if c.get("post") else "")
-            item = QListWidgetItem(text + ("（已在包联）" if c["id"] in current else ""))
-            item.setData(OBJECT_ROLE, c["id"])
-            item.setData(Qt.ItemDataRole.UserRole, f"{c['name']} {c['unit_name']} {initials(c['name'])}".lower())
-            if c["id"] in current:
-                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
-            self.cadre_list.addItem(item)
+        self.more_label = plain_label(role="hint")
         self.role_combo = QComboBox()
         self.role_combo.setEditable(True)
         self.role_combo.addItems(list(ASSIGNMENT_ROLES))
@@ -113,26 +114,51 @@ class AssignmentDialog(PreserveGeometry, QDialog):
         layout.addWidget(plain_label("助企干部"))
         layout.addWidget(self.search_edit)
         layout.addWidget(self.cadre_list, 1)
+        layout.addWidget(self.more_label)
         layout.addLayout(form)
         layout.addWidget(self.error_label)
         layout.addWidget(self.buttons)
         self.search_edit.textChanged.connect(self._filter)
         self.cadre_list.itemDoubleClicked.connect(lambda _item: self.save())
         self.setMinimumWidth(420)
+        self._filter("")
         self.init_geometry(settings)
 
+    def _add_item(self, c: dict) -> QListWidgetItem:
+        text = f"{c['name']}　{c['unit_name']} · {c['role']}" + (f" · {c['post']}" if c.get("post") else "")
+        item = QListWidgetItem(text + ("（已在包联）" if c["id"] in self._current else ""))
+        item.setData(OBJECT_ROLE, c["id"])
+        if c["id"] in self._current:
+            item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEnabled)
+        self.cadre_list.addItem(item)
+        return item
+
     def _filter(self, text: str) -> None:
-        needle = text.strip().lower()
-        for i in range(self.cadre_list.count()):
-            item = self.cadre_list.item(i)
-            item.setHidden(bool(needle) and needle not in item.data(Qt.ItemDataRole.UserRole))
+        """The cadres for what is typed (at most CADRE_CHOICES), the enterprise's unit's first."""
+        self.cadre_list.clear()
+        found = self.services.people.find_cadres(text, limit=CADRE_CHOICES + 1, unit_id=self._unit_id)
+        for c in found[:CADRE_CHOICES]:
+            self._add_item(c)
+        if len(found) > CADRE_CHOICES:
+            self.more_label.setText(f"只列出前 {CADRE_CHOICES} 名，输入姓名、单位或拼音首字母缩小范围。")
+        elif not found:
+            self.more_label.setText("没有找到这名干部：请检查姓名，或先在“干部”页添加。")
+        else:
+            self.more_label.setText("")
+        self.more_label.setVisible(bool(self.more_label.text()))
 
     def select_cadre(self, cadre_id: str) -> bool:
         for i in range(self.cadre_list.count()):
             if self.cadre_list.item(i).data(OBJECT_ROLE) == cadre_id:
                 self.cadre_list.setCurrentRow(i)
                 return True
-        return False
+        try:
+            c = self.services.people.cadre(cadre_id)
+        except AppError:
+            return False
+        unit = self.services.reference.unit_names().get(c["unit_id"], "")
+        self.cadre_list.setCurrentItem(self._add_item({**c, "unit_name": unit}))
+        return True
 
     def save(self) -> None:
         item = self.cadre_list.currentItem()
@@ -215,6 +241,7 @@ class EnterpriseDetail(QWidget):
         self.record: dict = {}
         self.revealed = False
         self._refreshes = 0
+        self._history_of: str | None = None  # whose 操作记录 the tab holds: read when the tab is shown
 
         self.placeholder = plain_label("在上方列表中选择一家企业，这里显示它的详细信息。", role="hint")
         self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -239,6 +266,7 @@ class EnterpriseDetail(QWidget):
         self.tabs.addTab(self.problem_table, "问题")
         self.tabs.addTab(self.assignment_tab, "包联干部")
         self.tabs.addTab(self.history_table, "操作记录")
+        self.tabs.currentChanged.connect(lambda _i: self._load_history())
 
         content = QWidget()
         content_layout = QVBoxLayout(content)
@@ -354,13 +382,31 @@ class EnterpriseDetail(QWidget):
         set_table_model(self.problem_table, ProblemTabModel(self.services.problems, self.ent_id, self))
         self.assignment_model.set_rows(self.services.people.assignments_of_enterprise(self.ent_id))
         self._update_assignment_buttons()
-        names = self.services.reference.unit_names()
-        names.update({c["id"]: c["name"] for c in self.services.people.cadres(active_only=False)})
-        self.history_model.set_entries(self.services.enterprises.history(self.ent_id), names)
+        self._history_of = None
+        self._load_history()
         self.tabs.setTabText(1, f"走访记录（{self.visit_table.model().rowCount()}）")
         self.tabs.setTabText(2, f"问题（{self.problem_table.model().rowCount()}）")
         current = sum(1 for i in range(self.assignment_model.rowCount()) if self.assignment_model.is_current(i))
         self.tabs.setTabText(3, f"包联干部（{current}）")
+
+    @property
+    def refreshes(self) -> int:
+        """How many times the panel was (re)filled: lets a caller see whether selecting a row already did it."""
+        return self._refreshes
+
+    def _load_history(self) -> None:
+        """Fill 操作记录 when it is on screen and holds another enterprise's (or an older) record."""
+        if self.tabs.currentWidget() is not self.history_table:
+            if self._history_of != self.ent_id:
+                self.history_model.set_entries([], {})
+            return
+        if self._history_of == self.ent_id or self.ent_id is None:
+            return
+        entries = self.services.enterprises.history(self.ent_id)
+        names = self.services.reference.unit_names()
+        names.update(self.services.people.cadre_names(referenced_ids(entries, "cadre_id")))
+        self.history_model.set_entries(entries, names)
+        self._history_of = self.ent_id
 
     def _fill_info(self) -> None:
         r = self.record

@@ -30,6 +30,7 @@ from ui.list_export import export_button
 from ui.models.enterprise_model import COLUMNS, NAME, EnterpriseTableModel
 from ui.settings import NOT_VISITED_DAYS, Key, Settings, splitter_key
 from ui.views.enterprise_detail import EnterpriseDetail
+from ui.widgets.cadre_filter import MINE, CadreFilter
 from ui.widgets.search_box import SearchBox
 from ui.widgets.tables import make_table, select_record
 
@@ -38,7 +39,6 @@ log = logging.getLogger(__name__)
 VIEW_NAME = "EnterprisesView"
 SPLITTER_NAME = "enterprise_split"
 SEARCH_PLACEHOLDER = "搜索企业名称、信用代码或拼音首字母（Ctrl+F）"
-MINE = "__mine__"
 NAME_MIN_WIDTH = 180
 HEADER_STATE: Key[bytes] = Key(f"columns/{VIEW_NAME}/{len(COLUMNS)}", b"", bytes, "企业列表的列宽和排序")
 
@@ -100,9 +100,7 @@ class EnterprisesView(QWidget):
         self.status_combo.addItem("全部", None)
         for status in STATUSES:
             self.status_combo.addItem(status, status)
-        self.cadre_combo = QComboBox()
-        self.cadre_combo.setMaxVisibleItems(20)
-        self._fill_cadres()
+        self.cadre_combo = CadreFilter(self.services.people, mine=bool(self.services.installation.cadre_id))
         self.not_visited_check = QCheckBox("未走访")
         self.not_visited_spin = QSpinBox()
         self.not_visited_spin.setRange(1, 3650)
@@ -162,23 +160,6 @@ class EnterprisesView(QWidget):
         layout.addLayout(filters)
         layout.addWidget(self.banner)
         layout.addWidget(self.splitter, 1)
-
-    def _fill_cadres(self) -> None:
-        """(Re)load the 包联干部 choices, keeping the current one."""
-        combo = self.cadre_combo
-        current = combo.currentData()
-        combo.blockSignals(True)
-        try:
-            combo.clear()
-            combo.addItem("全部", None)
-            if self.services.installation.cadre_id:
-                combo.addItem("我包联的", MINE)
-            combo.insertSeparator(combo.count())
-            for cadre in self.services.people.cadres():
-                combo.addItem(cadre["name"], cadre["id"])
-            _select_data(combo, current, lambda v: self.services.people.cadre(v)["name"])
-        finally:
-            combo.blockSignals(False)
 
     def _connect(self) -> None:
         self.search_box.search_changed.connect(lambda _text: self._apply())
@@ -260,7 +241,7 @@ class EnterprisesView(QWidget):
             cadre = f.cadre_id
             if cadre and cadre == self.services.installation.cadre_id:
                 cadre = MINE
-            _select_data(self.cadre_combo, cadre, lambda v: self.services.people.cadre(v)["name"])
+            self.cadre_combo.select(cadre)
             self.not_visited_check.setChecked(f.not_visited_days is not None)
             if f.not_visited_days is not None:
                 self.not_visited_spin.setValue(f.not_visited_days)
@@ -290,7 +271,7 @@ class EnterprisesView(QWidget):
         """Re-query the list (keeping filters, sort and selection) and the detail panel."""
         self._refreshes += 1
         selected = self.selected_id()
-        self._fill_cadres()
+        self.cadre_combo.refresh()
         self.model.refresh()
         self._after_reload(selected)
 
@@ -317,10 +298,11 @@ class EnterprisesView(QWidget):
         return select_record(self.table, ent_id)
 
     def _after_reload(self, selected: str | None) -> None:
+        before = self.detail.refreshes
         if not self._select(selected):
             self.table.clearSelection()
             self.detail.set_enterprise(None)
-        else:
+        elif self.detail.refreshes == before:  # selecting the row did not show it already (it stayed current)
             self.detail.set_enterprise(selected)
         self._update_counts()
         self._update_buttons()
@@ -349,8 +331,10 @@ class EnterprisesView(QWidget):
             self.banner.hide()
             self._set_controls(EnterpriseFilter(include_archived=archived))
             self._apply()
+        before = self.detail.refreshes
         self._select(ent_id)
-        self.detail.set_enterprise(ent_id)
+        if self.detail.refreshes == before or self.detail.ent_id != ent_id:  # selecting it did not show it
+            self.detail.set_enterprise(ent_id)
         self._update_buttons()
 
     def _update_counts(self) -> None:

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 from app.clock import today
 from app.services import Services
 from app.visits import VisitFilter
+from app.workbench import TILE_KEYS, tile_label
 from ui.bus import AppBus
 from ui.settings import DUE_SOON_WORKDAYS, NOT_VISITED_DAYS, Settings
 from ui.widgets.kpi_tile import KpiTile
@@ -50,10 +51,10 @@ class HomeView(QWidget):
 
         grid = QGridLayout()
         grid.setSpacing(12)
-        for i, tile in enumerate(services.workbench.tiles()):
-            w = KpiTile(tile.key, tile.label)
+        for i, key in enumerate(TILE_KEYS):  # their figures come in refresh(), once
+            w = KpiTile(key, tile_label(key, self._days()[0]))
             w.clicked.connect(self._tile_clicked)
-            self.tiles[tile.key] = w
+            self.tiles[key] = w
             grid.addWidget(w, 0, i)
         root.addLayout(grid)
 
@@ -99,18 +100,16 @@ class HomeView(QWidget):
         self.greeting.setText(f"{inst.operator}，您好　·　{unit} {inst.role_label}　·　"
                               f"{d.year}年{d.month}月{d.day}日 星期{WEEKDAYS[d.weekday()]}")
         not_visited_days, due_days = self._days()
-        for tile in self.services.workbench.tiles(not_visited_days=not_visited_days, due_within=due_days):
+        wb = self.services.workbench
+        overview = wb.overview(not_visited_days=not_visited_days, due_within=due_days, recent=LIST_LIMIT)
+        for tile in overview.tiles:
             w = self.tiles[tile.key]
             w.caption_label.setText(tile.label)
             w.set_value(tile.count, tooltip=tile.hint, alert=tile.key == "overdue" and tile.count > 0)
-        wb = self.services.workbench
-        problems = self.services.problems
-        self._fill_problems(self.overdue_list, problems.list_ids(wb.problem_filter("overdue"), "deadline", False),
-                            overdue=True)
-        self._fill_problems(self.due_list, problems.list_ids(
-            wb.problem_filter("due_soon", due_within=due_days), "deadline", False), overdue=False)
+        self._fill_problems(self.overdue_list, overview.overdue, overdue=True)
+        self._fill_problems(self.due_list, overview.due_soon, overdue=False)
         ents = self.services.enterprises
-        ids = ents.list_ids(wb.enterprise_filter("not_visited", not_visited_days=not_visited_days), "last_visit")
+        ids = overview.not_visited
         self.not_visited_list.clear()
         rows = ents.rows(ids[:LIST_LIMIT])
         for i in ids[:LIST_LIMIT]:
@@ -118,9 +117,8 @@ class HomeView(QWidget):
             since = "从未走访" if r["days_since_visit"] is None else f"{r['days_since_visit']} 天未走访"
             self._add(self.not_visited_list, f"{r['name']}　{since}", ("enterprise", i))
         self._empty(self.not_visited_list, len(ids), "包联企业近期都走访过了")
-        visits = self.services.visits
-        vids = visits.list_ids(VisitFilter(cadre_id=wb.scope_cadre()), "visit_date", True)[:LIST_LIMIT]
-        vrows = visits.rows(vids)
+        vids = overview.recent_visits
+        vrows = self.services.visits.rows(vids)
         self.recent_list.clear()
         for v in vids:
             r = vrows[v]
@@ -162,14 +160,14 @@ class HomeView(QWidget):
     def _tile_clicked(self, key: str) -> None:
         wb = self.services.workbench
         not_visited_days, due_days = self._days()
-        tile = next(t for t in wb.tiles(not_visited_days=not_visited_days, due_within=due_days) if t.key == key)
+        label = tile_label(key, not_visited_days)
         if key in ("my_enterprises", "not_visited"):
-            self.bus.show_enterprises.emit(tile.label, wb.enterprise_filter(key, not_visited_days=not_visited_days))
+            self.bus.show_enterprises.emit(label, wb.enterprise_filter(key, not_visited_days=not_visited_days))
         elif key == "visits_month":
             start = today().replace(day=1).isoformat()
-            self.bus.show_visits.emit(tile.label, VisitFilter(date_from=start, cadre_id=wb.scope_cadre()))
+            self.bus.show_visits.emit(label, VisitFilter(date_from=start, cadre_id=wb.scope_cadre()))
         else:
-            self.bus.show_problems.emit(tile.label, wb.problem_filter(key, due_within=due_days))
+            self.bus.show_problems.emit(label, wb.problem_filter(key, due_within=due_days))
 
     def _item_activated(self, item: QListWidgetItem) -> None:
         ref = item.data(ID_ROLE)

@@ -41,6 +41,8 @@ TABS: tuple[tuple[str, str | None], ...] = (("全部", None), *((s, s) for s in 
 class ProblemsView(QWidget):
     """The problem list of this installation; `apply_filter` narrows it to a drill-down from elsewhere."""
 
+    follows_data_changed = True  # refreshes on bus.data_changed itself: the main window need not ask it again
+
     def __init__(self, services: Services, bus: AppBus, settings: Settings, tasks, parent: QWidget | None = None):
         super().__init__(parent)
         self.services = services
@@ -49,6 +51,8 @@ class ProblemsView(QWidget):
         self.tasks = tasks
         self.drill_title: str | None = None
         self.drill_filter: ProblemFilter | None = None
+        self._counted: ProblemFilter | None = None  # the base filter the tab counts are for (None: count again)
+        self._drill_total = 0
 
         root = QVBoxLayout(self)
         root.setContentsMargins(12, 10, 12, 10)
@@ -124,8 +128,10 @@ class ProblemsView(QWidget):
         filters.addWidget(self.count_label)
         root.addLayout(filters)
 
+        # Built sorted the way the header shows it (newest first), so turning sorting on does not query again.
         self.model = ProblemTableModel(
-            services.problems, self.current_filter(), self, due_soon=settings.get(DUE_SOON_WORKDAYS)
+            services.problems, self.current_filter(), self, due_soon=settings.get(DUE_SOON_WORKDAYS),
+            sort_column=REGISTERED, sort_order=Qt.SortOrder.DescendingOrder,
         )
         self.table = QTableView()
         self.table.setObjectName("problems_table")
@@ -159,7 +165,7 @@ class ProblemsView(QWidget):
 
         bus.data_changed.connect(self.refresh)
         settings.changed.connect(self._setting_changed)
-        self._reload(keep_detail=False)
+        self._reload(keep_detail=False, requery=False)  # the model already holds this filter
 
     def _combo(self, all_text: str, items: list[tuple[str, str]]) -> QComboBox:
         combo = QComboBox()
@@ -173,6 +179,7 @@ class ProblemsView(QWidget):
     # --- public API (used by the main window) ---------------------------------------------------------
     def refresh(self) -> None:
         """Re-query counts and rows after data changed; keeps the selection and the detail shown."""
+        self._counted = None
         self._reload(keep_detail=True)
 
     def apply_filter(self, title: str, problem_filter: ProblemFilter) -> None:
@@ -251,7 +258,12 @@ class ProblemsView(QWidget):
         return self._tab_filter(self.base_filter(), self.tabs.tabData(self.tabs.currentIndex()))
 
     def _update_counts(self, base: ProblemFilter) -> None:
+        """The number on each tab, for `base`; kept while only the tab changes, until the data changes."""
+        if base == self._counted:
+            return
+        self._counted = replace(base)
         problems = self.services.problems
+        self._drill_total = problems.count(self.drill_filter) if self.drill_filter is not None else 0
         by_status = problems.status_counts(base)
         allowed = set(base.statuses) or set(lc.STATUSES)
         counts = {s: (by_status.get(s, 0) if s in allowed else 0) for s in lc.STATUSES}
@@ -263,15 +275,15 @@ class ProblemsView(QWidget):
             if key == OVERDUE_TAB:
                 self.tabs.setTabTextColor(i, QColor("#c62828") if n else QColor())
 
-    def _reload(self, *, keep_detail: bool) -> None:
+    def _reload(self, *, keep_detail: bool, requery: bool = True) -> None:
         pid = self.detail.pid
         base = self.base_filter()
         self._update_counts(base)
-        self.model.set_filter(self._tab_filter(base, self.tabs.tabData(self.tabs.currentIndex())))
+        if requery:
+            self.model.set_filter(self._tab_filter(base, self.tabs.tabData(self.tabs.currentIndex())))
         self.count_label.setText(f"共 {self.model.rowCount()} 件")
         if self.drill_filter is not None:
-            total = self.services.problems.count(self.drill_filter)
-            self.banner_label.setText(f"筛选：{self.drill_title}（共 {total} 件）")
+            self.banner_label.setText(f"筛选：{self.drill_title}（共 {self._drill_total} 件）")
         self.banner.setVisible(self.drill_filter is not None)
         if pid is not None and self.model.row_of(pid) is not None:
             self._select(pid)

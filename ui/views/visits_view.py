@@ -224,7 +224,7 @@ class VisitsView(QWidget):
         self._drill: tuple[str, VisitFilter] | None = None
         self._selecting = False
         self._build()
-        self._reload()
+        self._after_reset()  # the model was built with the filter of the controls: one query, not another
 
     # --- building ---------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -279,7 +279,9 @@ class VisitsView(QWidget):
         banner_row.addWidget(self.banner_clear)
         self.banner.hide()
 
-        self.model = VisitTableModel(self.services.visits, parent=self)
+        # Built sorted the way the header shows it (newest first), so turning sorting on does not query again.
+        self.model = VisitTableModel(self.services.visits, self.current_filter(), parent=self, sort_column=COL_DATE,
+                                     sort_order=Qt.SortOrder.DescendingOrder)
         self.table = QTableView()
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
