@@ -278,9 +278,9 @@ def write_package(path_dir: Path, *, ops: list[dict], manifest_fields: dict, sen
     compressed = zlib.compress(plaintext, 6)
 
     if "schema_version" not in fields:
-        from db.store import latest_version
+        from db.store import synced_version
 
-        fields["schema_version"] = latest_version()
+        fields["schema_version"] = synced_version()
     fields.setdefault("package_id", uuid7())
     fields.setdefault("created_at", now_utc())
     fields.setdefault("min_reader_version", READER_VERSION)
