@@ -480,3 +480,12 @@ def test_fingerprint_format():
     assert fp == keys.signing_fingerprint == fingerprint(bytes(keys.signing_public))
     assert fp.replace("-", "") == hashlib.sha256(keys.signing_public).hexdigest()[:16]
     assert fingerprint(keys.encryption_public) == keys.encryption_fingerprint != fp
+
+
+def test_packages_carry_the_synced_schema_version_and_an_older_hub_reads_them(tmp_path, station, hub):
+    """Migration 5 changed only local data: a package says 4, so a hub still on version 4 accepts it."""
+    from db.store import synced_version
+
+    path = write(tmp_path / "out", station, hub)
+    assert read(path, hub, station).manifest["schema_version"] == synced_version() == 4
+    assert read(path, hub, station, max_schema_version=4).ops
